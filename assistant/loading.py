@@ -1,0 +1,273 @@
+"""Load articles from files and folders: .txt, .md, .html/.htm, .json and .jsonl.
+
+``load_paths`` never raises for a bad file: each problem becomes a ``LoadError`` (one
+line naming the file) and the rest of the batch is loaded.
+
+doc_id rules: a file found in a folder -> its path relative to that folder; a single
+file -> its name; a JSON/JSONL record -> its ``id`` or ``FILE#N`` (N counts records from 1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from assistant.cleaning import Cleaned, clean_article, normalize_date
+
+TEXT_SUFFIXES = {".txt", ".text"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+JSON_SUFFIXES = {".json", ".jsonl"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
+
+
+@dataclass
+class Article:
+    doc_id: str
+    text: str  # cleaned text: citations quote it by character offsets
+    title: str = ""
+    date: str | None = None
+    source: str = ""
+    url: str = ""
+    dateline: str = ""
+    origin_file: str = ""  # absolute path of the file it came from
+    root: str = ""  # the folder it was ingested through, or the file itself
+    content_hash: str = ""
+
+    def metadata(self) -> dict:
+        return {"doc_id": self.doc_id, "title": self.title, "date": self.date, "source": self.source,
+                "url": self.url, "dateline": self.dateline}
+
+
+@dataclass
+class LoadError:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass
+class LoadResult:
+    articles: list[Article] = field(default_factory=list)
+    errors: list[LoadError] = field(default_factory=list)
+    # folder (or single file) -> every supported file found under it, loaded or not;
+    # ingest removes only documents of a scanned root whose file is gone.
+    scanned: dict[str, set[str]] = field(default_factory=dict)
+    # files that failed to load in whole or in part: their indexed documents are kept
+    failed_files: set[str] = field(default_factory=set)
+
+
+class _FileError(Exception):
+    pass
+
+
+def load_paths(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> LoadResult:
+    result = LoadResult()
+    seen_ids: dict[str, str] = {}
+    for raw_path in paths:
+        path = Path(raw_path).expanduser()
+        if path.is_dir():
+            root = path.resolve()
+            files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+                           and not any(part.startswith(".") for part in p.relative_to(root).parts))
+            result.scanned[str(root)] = {str(p) for p in files}
+            for f in files:
+                _load_one(f, f.relative_to(root).as_posix(), str(root), result, seen_ids, max_bytes)
+        elif path.is_file():
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                result.errors.append(LoadError(str(raw_path), f"unsupported file type {path.suffix or '(none)'!r} "
+                                               f"(use {', '.join(sorted(SUPPORTED_SUFFIXES))})"))
+                continue
+            f = path.resolve()
+            result.scanned[str(f)] = {str(f)}
+            _load_one(f, path.name, str(f), result, seen_ids, max_bytes)
+        else:
+            result.errors.append(LoadError(str(raw_path), "no such file or folder"))
+    return result
+
+
+def _load_one(path: Path, doc_id: str, root: str, result: LoadResult, seen_ids: dict[str, str],
+              max_bytes: int | None) -> None:
+    shown = str(path)
+    try:
+        data = path.read_bytes()
+        if max_bytes is not None and len(data) > max_bytes:
+            raise _FileError(f"file too large ({len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.1f} MiB)")
+        text = _decode(data)
+        suffix = path.suffix.lower()
+        if suffix in JSON_SUFFIXES:
+            articles = _load_records(text, data, doc_id, path, suffix == ".jsonl", result)
+        else:
+            cleaned, url = _clean_file(text, suffix)
+            if not cleaned.text.strip():
+                raise _FileError("no article text left after cleaning")
+            art = _article(doc_id, cleaned, url)
+            art.content_hash = hashlib.sha256(data).hexdigest()
+            articles = [art]
+    except _FileError as exc:
+        result.errors.append(LoadError(shown, str(exc)))
+        result.failed_files.add(str(path))
+        return
+    except OSError as exc:
+        result.errors.append(LoadError(shown, f"cannot read: {exc.strerror or exc}"))
+        result.failed_files.add(str(path))
+        return
+    for art in articles:
+        art.origin_file, art.root = str(path), root
+        if art.doc_id in seen_ids:
+            result.errors.append(LoadError(shown, f"doc_id {art.doc_id!r} is already used by {seen_ids[art.doc_id]} "
+                                           "in this batch; two articles cannot share a doc_id"))
+            result.failed_files.add(str(path))
+            continue
+        seen_ids[art.doc_id] = shown
+        result.articles.append(art)
+
+
+def _decode(data: bytes) -> str:
+    if not data.strip():
+        raise _FileError("empty file")
+    if b"\x00" in data[:8192]:
+        raise _FileError("binary file (contains NUL bytes), not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _FileError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+def _article(doc_id: str, c: Cleaned, url: str = "") -> Article:
+    return Article(doc_id=doc_id, text=c.text, title=c.title, date=c.date, source=c.source, url=url,
+                   dateline=c.dateline)
+
+
+def _clean_file(text: str, suffix: str) -> tuple[Cleaned, str]:
+    if suffix in HTML_SUFFIXES:
+        from assistant.html_text import html_to_article
+
+        page = html_to_article(text)
+        return clean_article(page.text, title=page.title, date=page.date, source=page.source,
+                             detect_headline=not page.title), page.url
+    if suffix in MARKDOWN_SUFFIXES:
+        front, body = _front_matter(text)
+        body, heading = _markdown_to_text(body)
+        return clean_article(body, title=front.get("title", "") or heading,
+                             date=_safe_date(front.get("date")), source=front.get("source", ""),
+                             detect_headline=not (front.get("title") or heading)), front.get("url", "")
+    return clean_article(text), ""
+
+
+def _safe_date(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return normalize_date(value)
+    except ValueError:
+        return None
+
+
+def _load_records(text: str, data: bytes, file_id: str, path: Path, jsonl: bool, result: LoadResult) -> list[Article]:
+    records: list[tuple[int, str, object]] = []  # (record number, where, value)
+    if jsonl:
+        n = 0
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            n += 1
+            try:
+                records.append((n, f"{path}:{lineno}", json.loads(line)))
+            except json.JSONDecodeError as exc:
+                result.errors.append(LoadError(f"{path}:{lineno}", f"malformed JSON: {exc.msg} (column {exc.colno})"))
+                result.failed_files.add(str(path))
+        if not records and not result.errors:
+            raise _FileError("no JSON records")
+    else:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _FileError(f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        items = value if isinstance(value, list) else [value]
+        records = [(i, f"{path}[{i - 1}]" if isinstance(value, list) else str(path), item)
+                   for i, item in enumerate(items, 1)]
+        if not records:
+            raise _FileError("no JSON records (empty list)")
+    articles = []
+    for n, where, rec in records:
+        try:
+            art = _record_article(rec, f"{file_id}#{n}")
+        except _FileError as exc:
+            result.errors.append(LoadError(where, str(exc)))
+            result.failed_files.add(str(path))
+            continue
+        art.content_hash = hashlib.sha256(json.dumps(rec, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        articles.append(art)
+    return articles
+
+
+def _record_article(rec: object, default_id: str) -> Article:
+    if not isinstance(rec, dict):
+        raise _FileError(f"a record must be a JSON object, got {type(rec).__name__}")
+    for key in ("title", "date", "url", "source"):
+        if rec.get(key) is not None and not isinstance(rec[key], str):
+            raise _FileError(f"field {key!r} must be a string")
+    body = rec.get("text")
+    if not isinstance(body, str) or not body.strip():
+        raise _FileError("field 'text' is missing or empty")
+    rid = rec.get("id")
+    if rid is not None and not isinstance(rid, (str, int)) or rid == "":
+        raise _FileError("field 'id' must be a non-empty string or integer")
+    date = None
+    if rec.get("date"):
+        try:
+            date = normalize_date(rec["date"])
+        except ValueError:
+            raise _FileError(f"field 'date' is not a date: {rec['date']!r} (use YYYY-MM-DD)") from None
+    cleaned = clean_article(body, title=rec.get("title") or "", date=date, source=rec.get("source") or "",
+                            detect_headline=not rec.get("title"))
+    if not cleaned.text.strip():
+        raise _FileError("field 'text' has no article text after cleaning")
+    return _article(str(rid) if rid is not None else default_id, cleaned, url=rec.get("url") or "")
+
+
+_FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+
+
+def _front_matter(text: str) -> tuple[dict[str, str], str]:
+    m = _FRONT.match(text)
+    if not m:
+        return {}, text
+    meta = {}
+    for line in m.group(1).splitlines():
+        if ":" in line:
+            key, _, value = line.partition(":")
+            meta[key.strip().lower()] = value.strip().strip("'\"")
+    return meta, text[m.end():]
+
+
+def _markdown_to_text(text: str) -> tuple[str, str]:
+    """Plain text from Markdown (images dropped to their alt text, links to their text,
+    emphasis markers removed) and the first level-1 heading, if any."""
+    heading = ""
+    lines = []
+    for line in text.split("\n"):
+        h = re.match(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$", line)
+        if h:
+            if h.group(1) == "#" and not heading:
+                heading = h.group(2)
+                continue
+            line = h.group(2)
+        line = re.sub(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+", "", line)  # list markers
+        line = re.sub(r"^\s{0,3}>\s?", "", line)  # block quotes
+        lines.append(line)
+    body = "\n".join(lines)
+    body = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", body)
+    body = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", body)
+    body = re.sub(r"(\*\*|__)(.+?)\1", r"\2", body)
+    body = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1", body)
+    body = re.sub(r"`([^`]*)`", r"\1", body)
+    body = re.sub(r"^\s*(?:[-*_]\s*){3,}$", "", body, flags=re.MULTILINE)  # rules
+    return body, heading

@@ -1,0 +1,262 @@
+"""``NewsRetriever``: hybrid search over the index, as a LangChain retriever.
+
+    from assistant import NewsRetriever
+    docs = NewsRetriever(index_dir="index", k=4).invoke("how many ISIS detainees has Iraq received?")
+
+Modes: ``hybrid`` (dense + BM25 fused by reciprocal rank, the default), ``dense``, ``bm25``.
+Filters: ``date_from`` / ``date_to`` (YYYY, YYYY-MM or YYYY-MM-DD; undated articles are
+excluded only when one is set) and ``sources`` (outlets, case-insensitive).
+Near-duplicate passages are dropped and the list refilled, so ``k`` results come back
+whenever the index holds ``k`` distinct passages.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, PrivateAttr
+
+from assistant.index import IndexDir, IndexStateError
+from assistant.keyword_index import KeywordIndex
+from assistant.settings import RETRIEVAL_MODES, Settings
+
+
+class FilterError(ValueError):
+    pass
+
+
+def parse_date_bound(value: str | None, *, upper: bool, name: str) -> int | None:
+    """'2026', '2026-02' or '2026-02-02' -> 20260202-style int (first or last day for partial dates)."""
+    if value is None or str(value).strip() == "":
+        return None
+    v = str(value).strip()
+    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", v)
+    try:
+        if not m:
+            raise ValueError
+        year = int(m[1])
+        month = int(m[2]) if m[2] else (12 if upper else 1)
+        if m[3]:
+            day = int(m[3])
+        else:
+            day = calendar.monthrange(year, month)[1] if upper else 1
+        calendar.weekday(year, month, day)  # validates
+    except (ValueError, calendar.IllegalMonthError):
+        raise FilterError(f"{name}: not a date: {value!r} (use YYYY-MM-DD, YYYY-MM or YYYY)") from None
+    return year * 10000 + month * 100 + day
+
+
+def rrf_fuse(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
+    """Reciprocal-rank fusion: score(id) = sum over rankings of 1 / (k + rank), rank from 1."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking, 1):
+            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
+    first_seen = {cid: i for i, cid in enumerate(c for r in rankings for c in r)}
+    return sorted(scores.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))
+
+
+def _shingles(text: str, n: int = 3) -> set:
+    words = re.findall(r"\w+", text.casefold())
+    if len(words) < n:
+        return {tuple(words)}
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+@dataclass
+class _Snapshot:
+    stamp: tuple[int, int]
+    table: KeywordIndex
+    embedder: str
+
+
+class NewsRetriever(BaseRetriever):
+    """Hybrid (dense + BM25) retriever over an index built by ``assistant ingest``."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index_dir: Optional[Path] = None
+    k: int = 4
+    mode: str = "hybrid"
+    date_from: Optional[str] = None
+    date_to: Optional[str] = None
+    sources: Optional[list[str]] = None
+    settings: Optional[Settings] = None
+    embedder: Any = None  # a LangChain Embeddings; default: the one named by the settings
+
+    _snapshot: Optional[_Snapshot] = PrivateAttr(default=None)
+    _store: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    def model_post_init(self, __context: Any) -> None:
+        base = self.settings or Settings.from_env()
+        if self.index_dir is None:
+            self.index_dir = base.index_dir
+        self.settings = base.with_overrides(index_dir=Path(self.index_dir))
+        if self.mode not in RETRIEVAL_MODES:
+            raise FilterError(f"mode: unknown retrieval mode {self.mode!r} (choose from {', '.join(RETRIEVAL_MODES)})")
+        parse_date_bound(self.date_from, upper=False, name="date_from")
+        parse_date_bound(self.date_to, upper=True, name="date_to")
+
+    # ------------------------------------------------------------------ index access
+    def _load(self) -> _Snapshot:
+        index = IndexDir(self.settings.index_dir)
+        with self._lock:
+            stamp = index.manifest_stamp()
+            if self._snapshot is None or self._snapshot.stamp != stamp:
+                manifest = index.read_manifest()
+                table = (KeywordIndex.load(index.keyword_dir / manifest.generation) if manifest.generation
+                         else KeywordIndex([], [], []))
+                self._snapshot = _Snapshot(stamp, table, manifest.embedder)
+            return self._snapshot
+
+    def _get_embedder(self):
+        if self.embedder is None:
+            from assistant.embeddings import get_embedder
+
+            self.embedder = get_embedder(self.settings.embedder)
+        return self.embedder
+
+    def _get_store(self):
+        if self._store is None:
+            from assistant.vectorstore import VectorStore
+
+            self._store = VectorStore(self.settings.index_dir, self._get_embedder(), self.settings.chroma_url)
+        return self._store
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self._load().table)
+
+    def known_sources(self) -> list[str]:
+        return sorted({m.get("source", "") for m in self._load().table.metas} - {""})
+
+    # ------------------------------------------------------------------ search
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None,
+                                k: int | None = None, mode: str | None = None, date_from: str | None = None,
+                                date_to: str | None = None, sources: list[str] | None = None) -> list[Document]:
+        k = self.k if k is None else int(k)
+        mode = mode or self.mode
+        if mode not in RETRIEVAL_MODES:
+            raise FilterError(f"mode: unknown retrieval mode {mode!r} (choose from {', '.join(RETRIEVAL_MODES)})")
+        lo = parse_date_bound(date_from if date_from is not None else self.date_from, upper=False, name="date_from")
+        hi = parse_date_bound(date_to if date_to is not None else self.date_to, upper=True, name="date_to")
+        wanted_sources = sources if sources is not None else self.sources
+
+        snap = self._load()
+        table = snap.table
+        if k <= 0 or not len(table):
+            return []
+        if mode != "bm25":
+            name = getattr(self._get_embedder(), "name", None)
+            if snap.embedder and name and snap.embedder != name:
+                raise IndexStateError(f"the index was built with embedder {snap.embedder!r} but {name!r} is "
+                                      f"configured: set ASSISTANT_EMBEDDER or run `assistant ingest` again")
+
+        allowed = self._allowed_mask(table, lo, hi, wanted_sources)
+        n_allowed = int(allowed.sum())
+        if n_allowed == 0:
+            return []
+        where = self._where(lo, hi, table, wanted_sources)
+        bm25_scores = table.scores(query) if mode != "dense" else None
+        query_vec = self._get_embedder().embed_query(query) if mode != "bm25" else None
+
+        depth = min(n_allowed, max(4 * k, 20))
+        while True:
+            dense: list[tuple[str, float]] = []
+            if query_vec is not None:
+                dense = [(cid, s) for cid, s in self._get_store().query(query_vec, depth, where)
+                         if cid in table.position and allowed[table.position[cid]]]
+            keyword: list[tuple[str, float]] = []
+            if bm25_scores is not None:
+                masked = np.where(allowed, bm25_scores, -1.0)
+                order = np.argsort(-masked, kind="stable")[:depth]
+                keyword = [(table.ids[i], float(masked[i])) for i in order
+                           if masked[i] > 0 or (mode == "bm25" and masked[i] == 0)]
+            if mode == "hybrid":
+                ranked = rrf_fuse([[c for c, _ in dense], [c for c, _ in keyword]], self.settings.rrf_k)
+            else:
+                ranked = dense if mode == "dense" else keyword
+            picked = self._dedup(ranked, table, k)
+            if len(picked) >= k or depth >= n_allowed:
+                break
+            depth = min(n_allowed, depth * 2)
+
+        dense_scores, kw_scores = dict(dense), dict(keyword)
+        dense_rank = {c: i for i, (c, _) in enumerate(dense, 1)}
+        kw_rank = {c: i for i, (c, _) in enumerate(keyword, 1)}
+        docs = []
+        for rank, (cid, score) in enumerate(picked, 1):
+            pos = table.position[cid]
+            meta = dict(table.metas[pos])
+            meta["date"] = meta.get("date") or None
+            meta.update(score=round(float(score), 6), rank=rank, mode=mode,
+                        dense_score=_round(dense_scores.get(cid)), bm25_score=_round(kw_scores.get(cid)),
+                        dense_rank=dense_rank.get(cid), bm25_rank=kw_rank.get(cid))
+            docs.append(Document(id=cid, page_content=table.texts[pos], metadata=meta))
+        return docs
+
+    def _dedup(self, ranked: list[tuple[str, float]], table: KeywordIndex, k: int) -> list[tuple[str, float]]:
+        picked: list[tuple[str, float]] = []
+        kept: list[set] = []
+        for cid, score in ranked:
+            sh = _shingles(table.texts[table.position[cid]])
+            if any(jaccard(sh, other) >= self.settings.dedup_threshold for other in kept):
+                continue
+            picked.append((cid, score))
+            kept.append(sh)
+            if len(picked) == k:
+                break
+        return picked
+
+    def _match_sources(self, table: KeywordIndex, wanted: list[str] | None) -> set[str] | None:
+        if not wanted:
+            return None
+        lowered = {w.strip().casefold() for w in wanted if w.strip()}
+        return {m.get("source", "") for m in table.metas if m.get("source", "").casefold() in lowered}
+
+    def _allowed_mask(self, table: KeywordIndex, lo: int | None, hi: int | None, wanted: list[str] | None) -> np.ndarray:
+        dates = np.array([m.get("date_int", 0) for m in table.metas])
+        mask = np.ones(len(table), dtype=bool)
+        if lo is not None or hi is not None:
+            mask &= dates > 0
+            if lo is not None:
+                mask &= dates >= lo
+            if hi is not None:
+                mask &= dates <= hi
+        srcs = self._match_sources(table, wanted)
+        if srcs is not None:
+            mask &= np.array([m.get("source", "") in srcs for m in table.metas])
+        return mask
+
+    def _where(self, lo: int | None, hi: int | None, table: KeywordIndex, wanted: list[str] | None) -> dict | None:
+        clauses: list[dict] = []
+        if lo is not None or hi is not None:
+            clauses.append({"date_int": {"$gt": 0}})
+            if lo is not None:
+                clauses.append({"date_int": {"$gte": lo}})
+            if hi is not None:
+                clauses.append({"date_int": {"$lte": hi}})
+        srcs = self._match_sources(table, wanted)
+        if srcs is not None:
+            clauses.append({"source": {"$in": sorted(srcs) or ["\x00none"]}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 6)

@@ -1,0 +1,108 @@
+"""All configuration in one object.
+
+Every field can be set by an environment variable ``ASSISTANT_<FIELD>`` (upper case);
+CLI flags override the environment (see ``Settings.with_overrides``).
+This module must stay cheap to import: ``assistant --help`` loads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "ASSISTANT_"
+RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+def _default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "news-assistant")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where things live
+    seeds_dir: Path = field(default=Path("seeds"), metadata={"help": "default corpus folder for ingest"})
+    index_dir: Path = field(default=Path("index"), metadata={"help": "on-disk store: Chroma, BM25, manifest, cleaned texts"})
+    cache_dir: Path = field(default_factory=lambda: Path(_default_cache_dir()), metadata={"help": "tokenizer files and other caches"})
+    chroma_url: str = field(default="", metadata={"help": "use a Chroma server (http://host:port) instead of the embedded store"})
+    # embedding + chunking (their values are part of the index fingerprint)
+    embedder: str = field(default="minilm", metadata={"help": "'minilm' (packaged all-MiniLM-L6-v2), 'sentence-transformers:/path', or 'hash' (tests)"})
+    chunk_tokens: int = field(default=160, metadata={"help": "target chunk size in tiktoken (cl100k) tokens"})
+    chunk_overlap: int = field(default=40, metadata={"help": "overlap between neighbouring chunks, in tiktoken tokens (whole sentences)"})
+    # retrieval
+    k: int = field(default=4, metadata={"help": "passages returned by retrieval"})
+    mode: str = field(default="hybrid", metadata={"help": "retrieval mode: hybrid | dense | bm25"})
+    rrf_k: int = field(default=60, metadata={"help": "reciprocal-rank-fusion constant"})
+    dedup_threshold: float = field(default=0.8, metadata={"help": "word-shingle Jaccard above which two passages count as near-duplicates"})
+    max_upload_mb: float = field(default=10.0, metadata={"help": "largest file accepted by ingest, in MiB"})
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            name = ENV_PREFIX + f.name.upper()
+            if name in env and env[name] != "":
+                values[f.name] = _coerce(f, env[name], name)
+        settings = cls(**values)
+        return settings.with_overrides(**overrides)
+
+    def with_overrides(self, **overrides: Any) -> "Settings":
+        """Return a copy with the non-None overrides applied (CLI flags)."""
+        clean = {}
+        names = {f.name: f for f in dataclasses.fields(self)}
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            if key not in names:
+                raise SettingsError(f"unknown setting: {key}")
+            clean[key] = _coerce(names[key], value, f"--{key.replace('_', '-')}") if isinstance(value, str) else value
+        new = dataclasses.replace(self, **clean)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        if self.mode not in RETRIEVAL_MODES:
+            raise SettingsError(f"{ENV_PREFIX}MODE: unknown retrieval mode {self.mode!r} (choose from {', '.join(RETRIEVAL_MODES)})")
+        if self.k < 1:
+            raise SettingsError(f"{ENV_PREFIX}K: must be at least 1, got {self.k}")
+        if self.chunk_tokens < 20:
+            raise SettingsError(f"{ENV_PREFIX}CHUNK_TOKENS: must be at least 20, got {self.chunk_tokens}")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise SettingsError(f"{ENV_PREFIX}CHUNK_OVERLAP: must be between 0 and CHUNK_TOKENS-1, got {self.chunk_overlap}")
+        if not 0 < self.dedup_threshold <= 1:
+            raise SettingsError(f"{ENV_PREFIX}DEDUP_THRESHOLD: must be in (0, 1], got {self.dedup_threshold}")
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, str]]:
+        """(env var, default, help) rows for the README's settings table and `--help`."""
+        rows = []
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            rows.append((ENV_PREFIX + f.name.upper(), str(default), f.metadata.get("help", "")))
+        return rows
+
+
+def _coerce(f: dataclasses.Field, raw: str, name: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if kind == "Path":
+            return Path(raw).expanduser()
+        return raw
+    except ValueError:
+        raise SettingsError(f"{name}: expected {kind}, got {raw!r}") from None
