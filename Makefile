@@ -1,0 +1,46 @@
+# Two commands on a fresh machine:
+#   make run    build the index from seeds/ (if needed) and start the assistant
+#   make test   install everything the tests need, then run all of them
+# Both create .venv when it is missing. torch is pinned to the local CPU wheel and
+# installed first, so nothing pulls the CUDA build.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+TORCH  := torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-test bench clean-index
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# stamp files: re-install only when pyproject.toml changes
+$(VENV)/.stamp-run: pyproject.toml | $(PY)
+	$(PIP) install $(TORCH)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.stamp-test: pyproject.toml | $(PY)
+	$(PIP) install $(TORCH)
+	$(PIP) install -e ".[test]"
+	touch $@
+
+install: $(VENV)/.stamp-run
+install-test: $(VENV)/.stamp-test
+
+run: install
+	$(VENV)/bin/assistant ingest
+	@echo "Searching the indexed articles; answers with citations arrive with the next issue." >&2
+	$(VENV)/bin/assistant search
+
+test: install-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install-test
+	$(PY) bench/retrieval_eval.py
+
+clean-index:
+	rm -rf index
