@@ -42,11 +42,12 @@ def _model_max_length(path: Path, default: int = 256) -> int:
 
 
 class SentenceTransformerEmbedder(Embeddings):
-    def __init__(self, model_path: Path, name: str):
+    def __init__(self, model_path: Path, name: str, spec: str = ""):
         if not (model_path / "tokenizer.json").exists():
             raise EmbedderError(f"ASSISTANT_EMBEDDER: no sentence-transformers model (tokenizer.json) in {model_path}")
         self.model_path = model_path
         self.name = name
+        self.spec = spec or f"sentence-transformers:{model_path}"
         self.counter = WordPieceCounter(model_path / "tokenizer.json", _model_max_length(model_path))
         self._model = None
         self._lock = threading.Lock()
@@ -86,7 +87,7 @@ class HashEmbedder(Embeddings):
 
     def __init__(self, dim: int = 384):
         self.dim = dim
-        self.name = f"hash:{dim}"
+        self.name = self.spec = f"hash:{dim}"
         self.counter = WordPieceCounter(packaged_model_path() / "tokenizer.json", 256)
         self.calls = 0  # texts embedded, so tests can prove a re-ingest embeds nothing
 
@@ -117,7 +118,7 @@ def get_embedder(spec: str) -> Embeddings:
     """The embedder for a spec string, loaded once per process."""
     kind, _, arg = spec.partition(":")
     if kind == "minilm" and not arg:
-        return SentenceTransformerEmbedder(packaged_model_path(), "all-MiniLM-L6-v2")
+        return SentenceTransformerEmbedder(packaged_model_path(), "all-MiniLM-L6-v2", "minilm")
     if kind == "sentence-transformers" and arg:
         path = Path(arg).expanduser()
         if not path.is_dir():

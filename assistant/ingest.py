@@ -153,7 +153,12 @@ class Indexer:
                                                           "content_hash": art.content_hash})
             new_docs[art.doc_id] = entry
             to_embed.append((entry, art.text))
-            (report.updated if old else report.added).append(art.doc_id)
+            if not old:
+                report.added.append(art.doc_id)
+            elif old.content_hash == art.content_hash:  # same text, new chunker/embedder settings
+                report.reindexed.append(art.doc_id)
+            else:
+                report.updated.append(art.doc_id)
 
         # removals: documents of a re-scanned folder whose file is gone, records gone from a
         # file that loaded cleanly, and explicit `remove`

@@ -3,6 +3,8 @@
 ``load_paths`` never raises for a bad file: each problem becomes a ``LoadError`` (one
 line naming the file) and the rest of the batch is loaded.
 
+Hidden files and the patterns in a folder's ``.assistantignore`` are skipped.
+
 doc_id rules: a file found in a folder -> its path relative to that folder; a single
 file -> its name; a JSON/JSONL record -> its ``id`` or ``FILE#N`` (N counts records from 1).
 """
@@ -67,6 +69,25 @@ class _FileError(Exception):
     pass
 
 
+IGNORE_FILE = ".assistantignore"
+
+
+def _ignore_patterns(root: Path) -> list[str]:
+    """Glob patterns, one a line, from ``<folder>/.assistantignore`` (e.g. the seeds' question set)."""
+    f = root / IGNORE_FILE
+    if not f.is_file():
+        return []
+    lines = (ln.strip() for ln in f.read_text(encoding="utf-8", errors="replace").splitlines())
+    return [ln for ln in lines if ln and not ln.startswith("#")]
+
+
+def _is_ignored(rel: str, patterns: list[str]) -> bool:
+    from fnmatch import fnmatchcase
+
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatchcase(rel, p) or fnmatchcase(name, p) for p in patterns)
+
+
 def load_paths(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> LoadResult:
     result = LoadResult()
     seen_ids: dict[str, str] = {}
@@ -74,8 +95,10 @@ def load_paths(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> 
         path = Path(raw_path).expanduser()
         if path.is_dir():
             root = path.resolve()
+            ignored = _ignore_patterns(root)
             files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-                           and not any(part.startswith(".") for part in p.relative_to(root).parts))
+                           and not any(part.startswith(".") for part in p.relative_to(root).parts)
+                           and not _is_ignored(p.relative_to(root).as_posix(), ignored))
             result.scanned[str(root)] = {str(p) for p in files}
             for f in files:
                 _load_one(f, f.relative_to(root).as_posix(), str(root), result, seen_ids, max_bytes)

@@ -55,6 +55,12 @@ def parse_date_bound(value: str | None, *, upper: bool, name: str) -> int | None
     return year * 10000 + month * 100 + day
 
 
+def _check_mode(mode: str) -> str:
+    if mode not in RETRIEVAL_MODES:
+        raise FilterError(f"mode: unknown retrieval mode {mode!r} (choose from {', '.join(RETRIEVAL_MODES)})")
+    return mode
+
+
 def rrf_fuse(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
     """Reciprocal-rank fusion: score(id) = sum over rankings of 1 / (k + rank), rank from 1."""
     scores: dict[str, float] = {}
@@ -101,15 +107,18 @@ class NewsRetriever(BaseRetriever):
     _store: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
+    def __init__(self, **data: Any) -> None:
+        # validated here, not in a pydantic validator, so callers get FilterError's one line
+        _check_mode(data.get("mode", "hybrid"))
+        parse_date_bound(data.get("date_from"), upper=False, name="date_from")
+        parse_date_bound(data.get("date_to"), upper=True, name="date_to")
+        super().__init__(**data)
+
     def model_post_init(self, __context: Any) -> None:
         base = self.settings or Settings.from_env()
         if self.index_dir is None:
             self.index_dir = base.index_dir
         self.settings = base.with_overrides(index_dir=Path(self.index_dir))
-        if self.mode not in RETRIEVAL_MODES:
-            raise FilterError(f"mode: unknown retrieval mode {self.mode!r} (choose from {', '.join(RETRIEVAL_MODES)})")
-        parse_date_bound(self.date_from, upper=False, name="date_from")
-        parse_date_bound(self.date_to, upper=True, name="date_to")
 
     # ------------------------------------------------------------------ index access
     def _load(self) -> _Snapshot:
@@ -149,9 +158,7 @@ class NewsRetriever(BaseRetriever):
                                 k: int | None = None, mode: str | None = None, date_from: str | None = None,
                                 date_to: str | None = None, sources: list[str] | None = None) -> list[Document]:
         k = self.k if k is None else int(k)
-        mode = mode or self.mode
-        if mode not in RETRIEVAL_MODES:
-            raise FilterError(f"mode: unknown retrieval mode {mode!r} (choose from {', '.join(RETRIEVAL_MODES)})")
+        mode = _check_mode(mode or self.mode)
         lo = parse_date_bound(date_from if date_from is not None else self.date_from, upper=False, name="date_from")
         hi = parse_date_bound(date_to if date_to is not None else self.date_to, upper=True, name="date_to")
         wanted_sources = sources if sources is not None else self.sources
@@ -175,10 +182,12 @@ class NewsRetriever(BaseRetriever):
         query_vec = self._get_embedder().embed_query(query) if mode != "bm25" else None
 
         depth = min(n_allowed, max(4 * k, 20))
+        # chunks of an unfinished ingest are in Chroma but not in this snapshot: ask for that many more
+        orphans = max(0, self._get_store().count() - len(table)) if query_vec is not None else 0
         while True:
             dense: list[tuple[str, float]] = []
             if query_vec is not None:
-                dense = [(cid, s) for cid, s in self._get_store().query(query_vec, depth, where)
+                dense = [(cid, s) for cid, s in self._get_store().query(query_vec, depth + orphans, where)
                          if cid in table.position and allowed[table.position[cid]]]
             keyword: list[tuple[str, float]] = []
             if bm25_scores is not None:

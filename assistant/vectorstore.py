@@ -28,7 +28,7 @@ def _embedding_function(embedder):
             return "news-assistant"
 
         def get_config(self) -> dict[str, Any]:
-            return {"embedder": getattr(self._embedder, "name", "unknown")}
+            return {"embedder": getattr(self._embedder, "spec", "minilm")}
 
         @staticmethod
         def build_from_config(config: dict[str, Any]):

@@ -169,3 +169,14 @@ def test_size_limit(tmp_path: Path):
     (tmp_path / "big.txt").write_text("word " * 1000)
     res = load_paths([tmp_path / "big.txt"], max_bytes=1000)
     assert not res.articles and "too large" in res.errors[0].message
+
+
+def test_assistantignore_skips_the_question_set(tmp_path: Path):
+    res = load_paths([SEEDS])
+    assert not res.errors and len(res.articles) == 5
+    assert not any(str(f).endswith("questions.jsonl") for f in res.scanned[str(SEEDS.resolve())])
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "skip.txt").write_text("Skipped article.")
+    (tmp_path / "keep.txt").write_text("Kept article.")
+    (tmp_path / ".assistantignore").write_text("sub/*\n")
+    assert [a.doc_id for a in load_paths([tmp_path]).articles] == ["keep.txt"]

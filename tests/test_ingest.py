@@ -1,0 +1,162 @@
+"""Incremental ingest with the model-free hashing embedder (real Chroma, real BM25)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.index import IndexDir, IndexStateError
+from assistant.ingest import Indexer
+from assistant.keyword_index import KeywordIndex
+from assistant.retrieval import NewsRetriever
+
+
+def consistent(indexer: Indexer) -> set[str]:
+    """Chroma, BM25 and the manifest list exactly the same chunk ids; returns them."""
+    idx = IndexDir(indexer.settings.index_dir)
+    manifest = idx.read_manifest()
+    manifest_ids = {c for d in manifest.docs.values() for c in d.chunk_ids}
+    table = KeywordIndex.load(idx.keyword_dir / manifest.generation)
+    assert set(table.ids) == manifest_ids
+    assert indexer.store.ids() == manifest_ids
+    assert len(table.ids) == len(manifest_ids)
+    return manifest_ids
+
+
+def test_ingest_then_reingest_embeds_nothing(hash_settings):
+    indexer = Indexer(hash_settings)
+    first = indexer.ingest([hash_settings.seeds_dir])
+    assert first.ok and len(first.added) == 5 and first.chunks_embedded == first.total_chunks > 5
+    ids = consistent(indexer)
+    calls = indexer.embedder.calls
+    again = Indexer(hash_settings, embedder=indexer.embedder).ingest([hash_settings.seeds_dir])
+    assert (len(again.unchanged), again.added, again.updated, again.removed) == (5, [], [], [])
+    assert again.chunks_embedded == 0 and indexer.embedder.calls == calls
+    assert consistent(indexer) == ids
+
+
+def test_changed_file_is_replaced_and_deleted_file_removed_within_its_folder(hash_settings, tmp_path):
+    seeds = hash_settings.seeds_dir
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "extra.txt").write_text("An unrelated article about Russian visa procedures for investors.")
+    indexer = Indexer(hash_settings)
+    indexer.ingest([seeds, other])
+    old_ids = consistent(indexer)
+    old_chunks_004 = set(IndexDir(hash_settings.index_dir).read_manifest().docs["004_68573ee398939c01.txt"].chunk_ids)
+
+    f = seeds / "004_68573ee398939c01.txt"
+    f.write_text(f.read_text() + "\n\nA new closing paragraph about prisoner exchanges with Moscow.")
+    (seeds / "000_9b2a7a8087030aa2.txt").unlink()
+    calls = indexer.embedder.calls
+    report = indexer.ingest([seeds])  # only the seeds folder is re-scanned
+    assert report.updated == ["004_68573ee398939c01.txt"]
+    assert report.removed == ["000_9b2a7a8087030aa2.txt"]
+    assert len(report.unchanged) == 3
+    assert indexer.embedder.calls - calls == report.chunks_embedded  # only the changed file
+    ids = consistent(indexer)
+    assert not (old_chunks_004 & ids)  # the changed file's old chunks are gone from Chroma and BM25
+    docs = IndexDir(hash_settings.index_dir).read_manifest().docs
+    assert "extra.txt" in docs  # from another folder: untouched
+    assert "000_9b2a7a8087030aa2.txt" not in docs
+    text = IndexDir(hash_settings.index_dir).read_article(docs["004_68573ee398939c01.txt"].article_file)["text"]
+    assert text.endswith("prisoner exchanges with Moscow.")
+    assert len(ids) < len(old_ids) + 5
+
+
+def test_remove_and_unknown_doc(hash_settings):
+    indexer = Indexer(hash_settings)
+    indexer.ingest([hash_settings.seeds_dir])
+    report = indexer.remove(["001_efd61a3e5694ca25.txt"])
+    assert report.removed == ["001_efd61a3e5694ca25.txt"] and report.total_docs == 4
+    consistent(indexer)
+    with pytest.raises(IndexStateError, match="not in the index"):
+        indexer.remove(["nope.txt"])
+
+
+def test_bad_file_in_batch_keeps_the_rest_and_what_was_indexed(hash_settings):
+    seeds = hash_settings.seeds_dir
+    indexer = Indexer(hash_settings)
+    indexer.ingest([seeds])
+    before = consistent(indexer)
+    # a previously good file turns into garbage, and a new bad file appears: both fail, nothing indexed is lost
+    (seeds / "002_f71bf586061099c0.txt").write_bytes(b"\xff\xfe\x00garbage")
+    (seeds / "new.json").write_text("{broken")
+    (seeds / "fresh.txt").write_text("Fresh article: Iraq and Syria agree on border security.")
+    report = indexer.ingest([seeds])
+    assert not report.ok and len(report.errors) == 2
+    assert report.added == ["fresh.txt"] and report.removed == []
+    docs = IndexDir(hash_settings.index_dir).read_manifest().docs
+    assert "002_f71bf586061099c0.txt" in docs
+    assert before < consistent(indexer)
+
+
+def test_same_doc_id_from_another_file_is_an_error_not_an_overwrite(hash_settings, tmp_path):
+    indexer = Indexer(hash_settings)
+    indexer.ingest([hash_settings.seeds_dir])
+    impostor = tmp_path / "elsewhere" / "003_0e26de0699d51022.txt"
+    impostor.parent.mkdir()
+    impostor.write_text("A completely different article that happens to share the file name.")
+    report = indexer.ingest([impostor])
+    assert not report.ok and "already indexed" in str(report.errors[0])
+    entry = IndexDir(hash_settings.index_dir).read_manifest().docs["003_0e26de0699d51022.txt"]
+    assert entry.origin_file == str((hash_settings.seeds_dir / "003_0e26de0699d51022.txt").resolve())
+
+
+def test_jsonl_record_removed_from_file(hash_settings, tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps({"id": "a", "text": "Article A about Iraq."}) + "\n"
+                    + json.dumps({"id": "b", "text": "Article B about Iran."}) + "\n")
+    indexer = Indexer(hash_settings)
+    assert sorted(indexer.ingest([feed]).added) == ["a", "b"]
+    feed.write_text(json.dumps({"id": "a", "text": "Article A about Iraq."}) + "\n")
+    report = indexer.ingest([feed])
+    assert report.removed == ["b"] and report.unchanged == ["a"]
+    consistent(indexer)
+
+
+def test_new_chunk_settings_reembed_everything(hash_settings):
+    indexer = Indexer(hash_settings)
+    first = indexer.ingest([hash_settings.seeds_dir])
+    smaller = Indexer(hash_settings.with_overrides(chunk_tokens=60, chunk_overlap=10), embedder=indexer.embedder)
+    report = smaller.ingest([hash_settings.seeds_dir])
+    assert sorted(report.reindexed) == sorted(first.added) and report.unchanged == []
+    assert report.total_chunks > first.total_chunks
+    consistent(smaller)
+
+
+def test_readers_never_see_half_an_ingest(hash_settings, monkeypatch):
+    indexer = Indexer(hash_settings)
+    indexer.ingest([hash_settings.seeds_dir])
+    retriever = NewsRetriever(settings=hash_settings, k=50, embedder=indexer.embedder)
+    before = {d.id for d in retriever.invoke("Iraq detainees")}
+    (hash_settings.seeds_dir / "late.txt").write_text("Breaking: Iraq detainees moved again, officials say.")
+
+    def crash(self, folder):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(KeywordIndex, "save", crash)
+    with pytest.raises(RuntimeError):
+        indexer.ingest([hash_settings.seeds_dir])  # chunks reached Chroma, the manifest never switched
+    assert indexer.store.count() > len(before)
+    after = {d.id for d in retriever.invoke("Iraq detainees")}
+    assert after == before  # the orphan chunks are invisible
+    monkeypatch.undo()
+    report = indexer.ingest([hash_settings.seeds_dir])
+    assert report.added == ["late.txt"]
+    consistent(indexer)  # and the next ingest cleaned them up
+    assert "late.txt" in {d.metadata["doc_id"] for d in retriever.invoke("Iraq detainees moved again")}
+
+
+def test_second_writer_waits_for_the_lock(hash_settings):
+    from filelock import FileLock
+
+    indexer = Indexer(hash_settings, lock_timeout=0.2)
+    hash_settings.index_dir.mkdir(parents=True)
+    with FileLock(str(IndexDir(hash_settings.index_dir).lock_path)):
+        with pytest.raises(IndexStateError, match="another ingest"):
+            indexer.ingest([hash_settings.seeds_dir])
+    assert indexer.ingest([hash_settings.seeds_dir]).ok
