@@ -199,7 +199,7 @@ class NewsRetriever(BaseRetriever):
                 ranked = rrf_fuse([[c for c, _ in dense], [c for c, _ in keyword]], self.settings.rrf_k)
             else:
                 ranked = dense if mode == "dense" else keyword
-            picked = self._dedup(ranked, table, k)
+            picked = self._dedup(ranked, table, k, exhausted=depth >= n_allowed)
             if len(picked) >= k or depth >= n_allowed:
                 break
             depth = min(n_allowed, depth * 2)
@@ -218,17 +218,38 @@ class NewsRetriever(BaseRetriever):
             docs.append(Document(id=cid, page_content=table.texts[pos], metadata=meta))
         return docs
 
-    def _dedup(self, ranked: list[tuple[str, float]], table: KeywordIndex, k: int) -> list[tuple[str, float]]:
+    def _dedup(self, ranked: list[tuple[str, float]], table: KeywordIndex, k: int,
+               exhausted: bool) -> list[tuple[str, float]]:
+        """Top k without near-duplicates, at most ``max_per_doc`` passages an article while other
+        articles have candidates (so differing reports of one story all get a chance), refilled."""
+        cap = self.settings.max_per_doc or k
         picked: list[tuple[str, float]] = []
         kept: list[set] = []
+        over_cap: list[tuple[str, float, set]] = []
+        per_doc: dict[str, int] = {}
         for cid, score in ranked:
             sh = _shingles(table.texts[table.position[cid]])
+            if any(jaccard(sh, other) >= self.settings.dedup_threshold for other in kept):
+                continue
+            doc = table.metas[table.position[cid]]["doc_id"]
+            if per_doc.get(doc, 0) >= cap:
+                over_cap.append((cid, score, sh))
+                continue
+            per_doc[doc] = per_doc.get(doc, 0) + 1
+            picked.append((cid, score))
+            kept.append(sh)
+            if len(picked) == k:
+                return picked
+        if not exhausted:
+            return picked  # look deeper for other articles before giving way
+        for cid, score, sh in over_cap:  # not enough other articles: allow more from the same one
             if any(jaccard(sh, other) >= self.settings.dedup_threshold for other in kept):
                 continue
             picked.append((cid, score))
             kept.append(sh)
             if len(picked) == k:
                 break
+        picked.sort(key=lambda cs: -cs[1])
         return picked
 
     def _match_sources(self, table: KeywordIndex, wanted: list[str] | None) -> set[str] | None:

@@ -42,6 +42,7 @@ class Settings:
     mode: str = field(default="hybrid", metadata={"help": "retrieval mode: hybrid | dense | bm25"})
     rrf_k: int = field(default=60, metadata={"help": "reciprocal-rank-fusion constant"})
     dedup_threshold: float = field(default=0.8, metadata={"help": "word-shingle Jaccard above which two passages count as near-duplicates"})
+    max_per_doc: int = field(default=2, metadata={"help": "passages one article may take while other articles have candidates (0: no cap)"})
     max_upload_mb: float = field(default=10.0, metadata={"help": "largest file accepted by ingest, in MiB"})
 
     # ------------------------------------------------------------------ construction

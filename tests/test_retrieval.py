@@ -177,3 +177,26 @@ def test_question_set_loads_and_bad_lines_are_named(tmp_path):
         load_questions(bad)
     res = evaluate_retrieval(qs[:3], lambda q: ["nope", q.sources[0]])
     assert res["retrieval"]["hit_at_1"] == 0.0 and res["retrieval"]["hit_at_3"] == 1.0
+
+
+def test_one_article_takes_at_most_max_per_doc_while_others_have_candidates(hash_settings, tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    long_story = "\n\n".join(f"Paragraph {i}: Iraq received ISIS detainees from Syria in batch number {i}, "
+                             f"officials in Baghdad said, describing convoy {i} and prison block {i}." for i in range(30))
+    (corpus / "long.txt").write_text(long_story)
+    (corpus / "short.txt").write_text("Iraq has now received about 5,500 ISIS detainees from Syria.")
+    (corpus / "other.txt").write_text("Oil prices rose on Monday in Baghdad trading.")
+    settings = hash_settings.with_overrides(index_dir=tmp_path / "idx", chunk_tokens=60, chunk_overlap=0)
+    indexer = Indexer(settings)
+    indexer.ingest([corpus])
+    q = "Iraq received ISIS detainees from Syria batch convoy prison"
+    capped = NewsRetriever(settings=settings, embedder=indexer.embedder, mode="bm25").invoke(q, k=4)
+    docs = [d.metadata["doc_id"] for d in capped]
+    assert docs.count("long.txt") == 2 and "short.txt" in docs and len(docs) == 4
+    uncapped = NewsRetriever(settings=settings.with_overrides(max_per_doc=0), embedder=indexer.embedder,
+                             mode="bm25").invoke(q, k=4)
+    assert [d.metadata["doc_id"] for d in uncapped] == ["long.txt"] * 4
+    # with a single article in range the cap gives way, so k still comes back
+    only = NewsRetriever(settings=settings, embedder=indexer.embedder, mode="bm25", sources=None)
+    assert len(only.invoke(q, k=6, date_from=None)) == 6
