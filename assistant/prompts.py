@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 _PACKAGED = Path(__file__).resolve().parent / "prompts"  # non-editable installs
@@ -11,7 +10,9 @@ _REPO = Path(__file__).resolve().parent.parent / "prompts"  # a source checkout 
 
 
 def prompts_dir() -> Path:
-    custom = os.environ.get("ASSISTANT_PROMPTS_DIR")
+    from assistant.settings import Settings
+
+    custom = Settings.from_env().prompts_dir
     if custom:
         return Path(custom).expanduser()
     return _PACKAGED if _PACKAGED.is_dir() else _REPO

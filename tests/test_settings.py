@@ -1,0 +1,41 @@
+"""Settings: environment, CLI overrides, clear errors, and the README's table kept true."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import Settings, SettingsError
+from conftest import ROOT
+
+
+def test_env_and_overrides():
+    s = Settings.from_env(env={"ASSISTANT_K": "7", "ASSISTANT_INDEX_DIR": "/x/idx", "ASSISTANT_MODE": "bm25"})
+    assert (s.k, s.index_dir, s.mode) == (7, Path("/x/idx"), "bm25")
+    assert s.with_overrides(k=2, mode=None).k == 2  # None means "flag not given"
+
+
+@pytest.mark.parametrize("env,match", [({"ASSISTANT_K": "many"}, "ASSISTANT_K: expected int"),
+                                       ({"ASSISTANT_MODE": "magic"}, "ASSISTANT_MODE: unknown retrieval mode"),
+                                       ({"ASSISTANT_CHUNK_OVERLAP": "500"}, "ASSISTANT_CHUNK_OVERLAP")])
+def test_bad_values_name_the_variable(env, match):
+    with pytest.raises(SettingsError, match=match):
+        Settings.from_env(env=env)
+
+
+def test_readme_lists_every_setting():
+    readme = (ROOT / "README.md").read_text()
+    for env, _, _ in Settings.describe():
+        assert f"`{env}`" in readme, env
+
+
+def test_prompts_dir_setting(tmp_path, monkeypatch):
+    from assistant.prompts import load_prompt
+
+    assert "{question}" in load_prompt("answer")
+    (tmp_path / "answer.txt").write_text("custom {question}")
+    monkeypatch.setenv("ASSISTANT_PROMPTS_DIR", str(tmp_path))
+    assert load_prompt("answer") == "custom {question}"
+    with pytest.raises(FileNotFoundError, match="prompt 'nope' not found"):
+        load_prompt("nope")
