@@ -20,8 +20,11 @@ def looks_like_followup(question: str) -> bool:
 
 
 def retrieval_query(question: str, history: Sequence[str] | None = None, turns: int = 1) -> str:
-    """The question, preceded by the last ``turns`` earlier user turns when it reads as a follow-up."""
+    """The question, preceded by the last ``turns`` earlier user turns when it reads as a follow-up,
+    with the countries of capitals it names ("Washington" -> US) added for keyword search."""
+    from assistant.aliases import expand
+
     history = [h for h in (history or []) if h and h.strip()]
     if not history or not looks_like_followup(question):
-        return question
-    return " ".join([*history[-turns:], question])
+        return expand(question)
+    return expand(" ".join([*history[-turns:], question]))

@@ -42,6 +42,8 @@ class Settings:
     mode: str = field(default="hybrid", metadata={"help": "retrieval mode: hybrid, dense or bm25"})
     rrf_k: int = field(default=60, metadata={"help": "reciprocal-rank-fusion constant"})
     dedup_threshold: float = field(default=0.8, metadata={"help": "word-shingle Jaccard above which two passages count as near-duplicates"})
+    llm: str = field(default="auto", metadata={"help": "answer engine: auto, extractive"})
+    abstain_threshold: float = field(default=0.2, metadata={"help": "extractive engine: best sentence score below which it answers \"The articles don't say.\""})
     max_per_doc: int = field(default=2, metadata={"help": "passages one article may take while other articles have candidates (0: no cap)"})
     prompts_dir: str = field(default="", metadata={"help": "folder of prompt templates to use instead of the packaged prompts/"})
     max_upload_mb: float = field(default=10.0, metadata={"help": "largest file accepted by ingest, in MiB"})

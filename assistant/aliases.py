@@ -1,0 +1,76 @@
+"""Capitals that news writing uses for their countries ("Washington said" = the US government).
+
+Used to match question words against article words (extractive engine) and to widen the
+keyword side of a retrieval query. Lower-case, without dots.
+"""
+
+from __future__ import annotations
+
+import re
+
+ALIASES: dict[str, set[str]] = {
+    "washington": {"us", "united states", "america", "american"}, "moscow": {"russia", "russian", "kremlin"},
+    "kremlin": {"russia", "russian", "moscow"},
+    "tehran": {"iran", "iranian"}, "baghdad": {"iraq", "iraqi"}, "damascus": {"syria", "syrian"},
+    "beijing": {"china", "chinese"}, "london": {"uk", "britain", "british"}, "paris": {"france", "french"},
+    "berlin": {"germany", "german"}, "ankara": {"turkey", "turkish"}, "erbil": {"kurdistan", "kurdish"},
+    "america": {"us", "united states"}, "american": {"us", "united states"}, "us": {"america", "american"},
+}
+
+
+def aliases(word: str) -> set[str]:
+    return ALIASES.get(word.lower().replace(".", ""), set())
+
+
+def expand(text: str) -> str:
+    """The text plus the country names of the capitals it mentions (for keyword search)."""
+    extra = []
+    for w in re.findall(r"[A-Za-z][\w.]*", text):
+        if w[0].isupper() and w.lower() not in ("us", "america", "american"):
+            extra.extend(sorted(aliases(w)))
+    return text if not extra else f"{text} ({' '.join(dict.fromkeys(extra))})"
+
+
+# Words news reports use interchangeably. The extractive engine counts a question word as present
+# when a sentence has one of its class (stemmed), so "How many inmates..." finds "450 detainees".
+SYNONYM_CLASSES = [
+    "prisoner detainee inmate convict captive internee",
+    "prison jail lockup detention",
+    "country nation state",
+    "deport expel remove",
+    "repatriate return",
+    "ambassador envoy diplomat",
+    "agreement deal accord pact protocol treaty",
+    "transfer move relocate shift",
+    "minister secretary",
+    "militant fighter member",
+    "say state announce declare tell",
+    "meet met",
+]
+
+
+def _build_synonyms() -> dict[str, str]:
+    from assistant.keyword_index import tokenize
+
+    table: dict[str, str] = {}
+    for line in SYNONYM_CLASSES:
+        stems = [s for w in line.split() for s in tokenize(w)]
+        for s in stems:
+            table.setdefault(s, stems[0])
+    return table
+
+
+_SYNONYMS: dict[str, str] | None = None
+
+
+def canonical(stem: str) -> str:
+    """The class representative of a stemmed word ('inmat' -> 'prison'), else the stem itself."""
+    global _SYNONYMS
+    if _SYNONYMS is None:
+        _SYNONYMS = _build_synonyms()
+    return _SYNONYMS.get(stem, stem)
+
+
+def normalize_names(text: str) -> str:
+    """'United States' / 'U.S.' -> 'US', so one name is one word."""
+    return re.sub(r"\bUnited States\b|\bU\.S\.(?=\s|$)|\bU\.S\b", "US", text)

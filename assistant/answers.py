@@ -1,0 +1,92 @@
+"""The answer-engine seam: a question, optional history (earlier user turns) and the retrieved
+passages in; an ``Answer`` with numbered citations out, streamable.
+
+The CLI, the evaluation and the UI call only ``AnswerEngine.stream`` / ``AnswerEngine.answer``.
+Engines are resolved from a string (``ASSISTANT_LLM`` / ``--llm``): ``extractive`` today;
+``auto`` means the best installed engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Iterator, Protocol, Sequence, Union
+
+from langchain_core.documents import Document
+
+ABSTAIN_TEXT = "The articles don't say."
+
+
+@dataclass
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    date: str | None
+    source: str
+    url: str
+    quote: str  # the exact cited sentence(s) of the cleaned article
+    start: int  # offsets of the quote in the cleaned article text
+    end: int
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    engine: str = ""
+    model: str | None = None
+    retrieved: list[dict] = field(default_factory=list)  # [{"doc_id", "chunk_id", "score"}]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # engine-specific fields, merged into the JSON
+
+    def to_json(self) -> dict:
+        out = {"question": self.question, "answer": self.answer, "abstained": self.abstained,
+               "citations": [c.to_json() for c in self.citations], "retrieved": self.retrieved,
+               "engine": self.engine, "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
+        if self.model:
+            out["model"] = self.model
+        out.update(self.extra)
+        return out
+
+
+StreamItem = Union[str, Answer]  # text deltas, then the final Answer last
+
+
+class AnswerEngine(Protocol):
+    name: str
+
+    def stream(self, question: str, history: Sequence[str], passages: Sequence[Document]) -> Iterator[StreamItem]:
+        """Yield text deltas as they are produced, then the final (verified) ``Answer``."""
+        ...
+
+
+def final_answer(stream: Iterator[StreamItem]) -> Answer:
+    """Drain a stream and return its final Answer."""
+    last = None
+    for item in stream:
+        last = item
+    if not isinstance(last, Answer):
+        raise RuntimeError("answer engine ended its stream without an Answer")
+    return last
+
+
+class EngineError(ValueError):
+    pass
+
+
+ENGINES = ("auto", "extractive")
+
+
+def get_engine(spec: str, settings) -> AnswerEngine:
+    """The engine for a spec string; an unknown one is a one-line error."""
+    kind = (spec or "auto").strip()
+    if kind in ("auto", "extractive"):
+        from assistant.extractive import ExtractiveEngine
+
+        return ExtractiveEngine(settings)
+    raise EngineError(f"ASSISTANT_LLM: unknown answer engine {spec!r} (available: {', '.join(ENGINES)})")

@@ -1,0 +1,78 @@
+"""Where a question becomes an answer.
+
+    question (+ earlier turns) -> retrieval query (follow-ups borrow the last turn)
+        -> NewsRetriever (hybrid) -> answer engine -> Answer with [n] citations
+
+``Assistant`` is what the CLI (`ask`, `chat`, `eval`) and the UI call.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator, Sequence
+
+from langchain_core.documents import Document
+
+from assistant.answers import Answer, AnswerEngine, StreamItem, final_answer, get_engine
+from assistant.followup import retrieval_query
+from assistant.settings import Settings
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None, engine: AnswerEngine | None = None, retriever=None):
+        self.settings = settings or Settings.from_env()
+        if retriever is None:
+            from assistant.retrieval import NewsRetriever
+
+            retriever = NewsRetriever(settings=self.settings, k=self.settings.k, mode=self.settings.mode)
+        self.retriever = retriever
+        self.engine = engine or get_engine(self.settings.llm, self.settings)
+
+    def retrieve(self, question: str, history: Sequence[str] = (), *, k: int | None = None, mode: str | None = None,
+                 date_from: str | None = None, date_to: str | None = None,
+                 sources: list[str] | None = None) -> list[Document]:
+        return self.retriever.invoke(retrieval_query(question, history), k=k or self.settings.k, mode=mode,
+                                     date_from=date_from, date_to=date_to, sources=sources)
+
+    def stream(self, question: str, history: Sequence[str] = (), *, passages: Sequence[Document] | None = None,
+               **filters) -> Iterator[StreamItem]:
+        """Text deltas as the engine produces them, then the final Answer (with timings and the
+        retrieved passages). ``passages`` skips retrieval (the eval retrieves once for both scores)."""
+        question = question.strip()
+        if not question:
+            raise ValueError("question: empty")
+        history = [h for h in history if h and h.strip()]
+        t0 = time.perf_counter()
+        docs = list(passages) if passages is not None else self.retrieve(question, history, **filters)
+        t_retrieved = time.perf_counter()
+        first_token = None
+        final = None
+        for item in self.engine.stream(question, history, docs):
+            if isinstance(item, Answer):
+                final = item
+                break
+            if first_token is None and item:
+                first_token = time.perf_counter()
+            yield item
+        if final is None:
+            raise RuntimeError(f"answer engine {self.engine.name!r} ended without an Answer")
+        end = time.perf_counter()
+        check_citations(final, docs)
+        final.retrieved = [{"doc_id": d.metadata["doc_id"], "chunk_id": d.id or d.metadata.get("chunk_id"),
+                            "score": d.metadata.get("score")} for d in docs]
+        final.timings_ms = {**final.timings_ms, "retrieve": (t_retrieved - t0) * 1000,
+                            "first_token": ((first_token or end) - t0) * 1000, "total": (end - t0) * 1000}
+        yield final
+
+    def ask(self, question: str, history: Sequence[str] = (), **kw) -> Answer:
+        return final_answer(self.stream(question, history, **kw))
+
+
+def check_citations(answer: Answer, passages: Sequence[Document]) -> None:
+    """A citation may only quote a passage that was retrieved (its span inside the passage's span)."""
+    spans = [(d.metadata["doc_id"], int(d.metadata.get("start", 0)), int(d.metadata.get("end", 0))) for d in passages]
+    for c in answer.citations:
+        if not any(doc == c.doc_id and s <= c.start and c.end <= e for doc, s, e in spans):
+            raise AssertionError(f"citation [{c.n}] ({c.doc_id} {c.start}-{c.end}) is not inside a retrieved passage")
+    if [c.n for c in answer.citations] != list(range(1, len(answer.citations) + 1)):
+        raise AssertionError("citations must be numbered 1..n in order of first use")
