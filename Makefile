@@ -33,14 +33,14 @@ install-test: $(VENV)/.stamp-test
 
 run: install
 	$(VENV)/bin/assistant ingest
-	@echo "Searching the indexed articles; answers with citations arrive with the next issue." >&2
-	$(VENV)/bin/assistant search
+	$(VENV)/bin/assistant chat
 
 test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install-test
 	$(PY) bench/retrieval_eval.py
+	$(PY) bench/abstention_sweep.py
 
 clean-index:
 	rm -rf index

@@ -26,7 +26,7 @@ class CommandError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="assistant",
-        description="Question answering over a corpus of news articles: ingest articles, search them.",
+        description="Question answering over a corpus of news articles: ingest, search, ask with citations, evaluate.",
         epilog="Every setting also reads ASSISTANT_<NAME> from the environment; `assistant settings` lists them.",
     )
     p.add_argument("--index-dir", type=Path, help="index folder (ASSISTANT_INDEX_DIR, default ./index)")
@@ -51,6 +51,25 @@ def build_parser() -> argparse.ArgumentParser:
     _retrieval_args(s)
     s.add_argument("--json", action="store_true", help="print the passages as JSON")
 
+    s = sub.add_parser("ask", help="answer a question from the articles, with [n] citations")
+    s.add_argument("question")
+    _retrieval_args(s)
+    _engine_args(s)
+    s.add_argument("--history", action="append", metavar="TURN", help="an earlier user turn (repeatable, oldest first)")
+    s.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+
+    s = sub.add_parser("chat", help="a terminal conversation that keeps its history (/new starts over, /quit ends)")
+    _retrieval_args(s)
+    _engine_args(s)
+
+    s = sub.add_parser("eval", help="score retrieval and answers on a question set (seeds/questions.jsonl format)")
+    s.add_argument("--questions", type=Path, help="question file (default: <seeds dir>/questions.jsonl)")
+    s.add_argument("--mode", choices=RETRIEVAL_MODES + ("all",), help="retrieval mode, or 'all' for one row each")
+    s.add_argument("--k", type=int, help="passages given to the answer engine (retrieval is scored on the top 5)")
+    _engine_args(s)
+    s.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    s.add_argument("--out", type=Path, help="also write the JSON report to this file")
+
     sub.add_parser("settings", help="show the effective settings and their environment variables")
     return p
 
@@ -64,6 +83,10 @@ def _retrieval_args(s: argparse.ArgumentParser) -> None:
                    help="only articles from this outlet (repeatable)")
 
 
+def _engine_args(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--llm", help="answer engine (ASSISTANT_LLM): auto, extractive")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -73,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(index_dir=args.index_dir, seeds_dir=args.seeds_dir, embedder=args.embedder,
                                      chroma_url=args.chroma_url,
-                                     k=getattr(args, "k", None), mode=getattr(args, "mode", None))
+                                     k=getattr(args, "k", None), llm=getattr(args, "llm", None),
+                                     mode=None if getattr(args, "mode", None) == "all" else getattr(args, "mode", None))
         return COMMANDS[args.command](args, settings)
     except (SettingsError, CommandError) as exc:
         say(f"error: {exc}")
@@ -82,12 +106,15 @@ def main(argv: list[str] | None = None) -> int:
         say("interrupted")
         return 130
     except Exception as exc:  # one clear line, not a traceback, for the known failure kinds
+        from assistant.answers import EngineError
         from assistant.embeddings import EmbedderError
+        from assistant.evaluation import QuestionSetError
         from assistant.index import IndexStateError
         from assistant.retrieval import FilterError
         from assistant.vectorstore import ChromaStoreError
 
-        if isinstance(exc, (EmbedderError, IndexStateError, FilterError, ChromaStoreError)):
+        if isinstance(exc, (EmbedderError, IndexStateError, FilterError, ChromaStoreError, EngineError,
+                            QuestionSetError)):
             say(f"error: {exc}")
             return 2
         raise
@@ -219,6 +246,135 @@ def _print_results(query: str, docs, as_json: bool) -> None:
         print()
 
 
+def _assistant(settings: Settings, args):
+    from assistant.pipeline import Assistant
+    from assistant.retrieval import NewsRetriever
+
+    ensure_index(settings)
+    retriever = NewsRetriever(settings=settings, k=settings.k, mode=settings.mode,
+                              date_from=getattr(args, "date_from", None), date_to=getattr(args, "date_to", None),
+                              sources=getattr(args, "sources", None))
+    return Assistant(settings, retriever=retriever)
+
+
+def cmd_ask(args, settings: Settings) -> int:
+    from assistant.answers import Answer
+
+    assistant = _assistant(settings, args)
+    history = args.history or []
+    if args.json:
+        answer = assistant.ask(args.question, history)
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        return 0
+    answer = _stream_to_terminal(assistant.stream(args.question, history), Answer)
+    _print_citations(answer)
+    return 0
+
+
+def _stream_to_terminal(stream, answer_type):
+    final = None
+    for item in stream:
+        if isinstance(item, answer_type):
+            final = item
+        else:
+            print(item, end="", flush=True)
+    print()
+    return final
+
+
+def _print_citations(answer) -> None:
+    if answer.citations:
+        print()
+    for c in answer.citations:
+        head = " · ".join(x for x in (c.title or c.doc_id, c.date or "undated", c.source or "outlet unknown") if x)
+        print(f"[{c.n}] {head}")
+        if c.title:
+            print(f"    {c.doc_id}, characters {c.start}-{c.end}")
+        print(textwrap.fill(f"“{c.quote}”", width=100, initial_indent="    ", subsequent_indent="    "))
+    t = answer.timings_ms
+    say(f"({answer.engine}{' ' + answer.model if answer.model else ''}; "
+        f"{t.get('total', 0) / 1000:.1f}s, first text after {t.get('first_token', 0) / 1000:.1f}s)")
+
+
+def cmd_chat(args, settings: Settings) -> int:
+    from assistant.answers import Answer
+
+    assistant = _assistant(settings, args)
+    history: list[str] = []
+    interactive = sys.stdin.isatty()
+    say("Ask about the articles. /new starts a new conversation, /quit (or Ctrl-D) ends.")
+    while True:
+        if interactive:
+            print("you> ", end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        question = line.strip()
+        if not question:
+            continue
+        if question in ("/quit", "/exit"):
+            return 0
+        if question == "/new":
+            history = []
+            say("(new conversation)")
+            continue
+        answer = _stream_to_terminal(assistant.stream(question, history), Answer)
+        _print_citations(answer)
+        print()
+        history.append(question)
+
+
+def cmd_eval(args, settings: Settings) -> int:
+    from assistant.evaluation import evaluate, load_questions
+
+    path = args.questions or settings.seeds_dir / "questions.jsonl"
+    questions = load_questions(path)
+    modes = list(RETRIEVAL_MODES) if args.mode == "all" else [settings.mode]
+    assistant = _assistant(settings, args)
+    reports = {}
+    for mode in modes:
+        bar = _bar(len(questions), f"eval {mode}")
+        reports[mode] = evaluate(assistant, questions, mode=mode, k=settings.k,
+                                 progress=lambda i, n: bar.update(1) if bar else None)
+        if bar:
+            bar.close()
+    report = reports[modes[0]] if len(modes) == 1 else {"questions": str(path), "by_mode": reports}
+    if args.out:
+        args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+        say(f"report written to {args.out}")
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    first = reports[modes[0]]
+    print(f"{path}: {first['questions']} questions ({first['answers']['answerable']} answerable), "
+          f"engine {first['engine']}, k={first['k']}\n")
+    print("| mode   | hit@1 | hit@3 | hit@5 |  MRR  | accuracy | citation precision | abstention accuracy | p50 ms | p95 ms |")
+    print("|--------|-------|-------|-------|-------|----------|--------------------|---------------------|--------|--------|")
+    for mode, r in reports.items():
+        m, a, lat = r["retrieval"], r["answers"], r["latency_ms"]
+        cp = "-" if a["citation_precision"] is None else f"{a['citation_precision']:.3f}"
+        print(f"| {mode:<6} | {m['hit_at_1']:.3f} | {m['hit_at_3']:.3f} | {m['hit_at_5']:.3f} | {m['mrr']:.3f} | "
+              f"{a['accuracy']:.3f}    | {cp:<18} | {a['abstention_accuracy']:.3f}               | "
+              f"{lat['p50']:>6.0f} | {lat['p95']:>6.0f} |")
+    for mode, r in reports.items():
+        failures = [row for row in r["per_question"] if not row["correct"]]
+        if failures:
+            print(f"\n{mode}: {len(failures)} wrong")
+            for row in failures:
+                got = "abstained" if row["abstained"] else row["answer"][:90].replace("\n", " ")
+                print(f"  {row['id']} {'answerable' if row['answerable'] else 'unanswerable'}: "
+                      f"{row['question'][:70]} -> {got}")
+    return 0
+
+
+def _bar(total: int, desc: str):
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, file=sys.stderr)
+
+
 def cmd_settings(args, settings: Settings) -> int:
     import dataclasses
 
@@ -227,8 +383,8 @@ def cmd_settings(args, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "remove": cmd_remove, "list": cmd_list, "search": cmd_search,
-            "settings": cmd_settings}
+COMMANDS = {"ingest": cmd_ingest, "remove": cmd_remove, "list": cmd_list, "search": cmd_search, "ask": cmd_ask,
+            "chat": cmd_chat, "eval": cmd_eval, "settings": cmd_settings}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,6 +8,9 @@ the top 5 passages: hit@1/@3/@5 (a passage from a listed source at rank <= n) an
 from __future__ import annotations
 
 import json
+import math
+import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -99,3 +102,80 @@ def evaluate_retrieval(questions: Sequence[Question], retrieve: Callable[[Questi
         rows.append({"id": q.id, "question": q.question, "rank": rank, "retrieved": got, "sources": q.sources})
     rows.sort(key=lambda r: (r["rank"] is not None, -(r["rank"] or 0)))  # misses first, then worst ranks
     return {"retrieval": retrieval_metrics(ranks, depth), "per_question": rows}
+
+
+# ---------------------------------------------------------------------------- answers
+def _normalize_answer(text: str) -> str:
+    text = re.sub(r"\[\d+\]", " ", text)  # citation markers
+    text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # thousands separators: 5,500 -> 5500
+    return re.sub(r"\s+", " ", text).casefold()
+
+
+def answer_matches(answer: str, accepted: str) -> bool:
+    """Case-insensitive containment; figures compare as whole numbers ("500" does not match "5,500")."""
+    a, x = _normalize_answer(answer), _normalize_answer(accepted).strip()
+    if not x:
+        return False
+    pattern = re.escape(x)
+    if x[0].isdigit():
+        pattern = r"(?<![\d.])" + pattern
+    if x[-1].isdigit():
+        pattern += r"(?!\d|\.\d)"
+    return re.search(pattern, a) is not None
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return float(ordered[rank - 1])
+
+
+def score_answers(rows: Sequence[dict]) -> dict:
+    """rows: {"answerable", "answers", "sources", "answer", "abstained", "citations": [doc_id, ...]}."""
+    answerable = [r for r in rows if r["answerable"]]
+    correct = sum(1 for r in answerable if not r["abstained"] and r["citations"]
+                  and any(answer_matches(r["answer"], x) for x in r["answers"]))
+    cited = [(doc, r["sources"]) for r in rows for doc in r["citations"]]
+    precise = sum(1 for doc, sources in cited if doc in sources)
+    abstention = sum(1 for r in rows if r["abstained"] == (not r["answerable"]))
+    return {"accuracy": round(correct / len(answerable), 4) if answerable else 0.0,
+            "citation_precision": round(precise / len(cited), 4) if cited else None,
+            "abstention_accuracy": round(abstention / len(rows), 4) if rows else 0.0,
+            "answerable": len(answerable), "unanswerable": len(rows) - len(answerable), "citations": len(cited)}
+
+
+def evaluate(assistant, questions: Sequence[Question], *, mode: str | None = None, k: int | None = None,
+             progress: Callable[[int, int], None] | None = None) -> dict:
+    """Retrieve once per question (top max(5, k)), score retrieval on the top 5 and answer from the top k."""
+    k = k or assistant.settings.k
+    rows, ranks, latencies = [], [], []
+    for i, q in enumerate(questions, 1):
+        t0 = time.perf_counter()
+        docs = assistant.retrieve(q.question, q.history, k=max(5, k), mode=mode)
+        answer = assistant.ask(q.question, q.history, passages=docs[:k])
+        elapsed = (time.perf_counter() - t0) * 1000
+        answer.timings_ms["total"] = elapsed  # retrieval included
+        latencies.append(elapsed)
+        top5 = [d.metadata["doc_id"] for d in docs[:5]]
+        rank = first_relevant_rank(top5, q.sources) if q.answerable else None
+        if q.answerable:
+            ranks.append(rank)
+        row = {"id": q.id, "question": q.question, "history": q.history, "answerable": q.answerable,
+               "answers": q.answers, "sources": q.sources, "answer": answer.answer, "abstained": answer.abstained,
+               "citations": [c.doc_id for c in answer.citations], "rank": rank, "latency_ms": round(elapsed, 1)}
+        single = score_answers([row])
+        row["correct"] = (single["accuracy"] == 1.0) if q.answerable else answer.abstained
+        row["extra"] = {key: v for key, v in answer.extra.items()}
+        rows.append(row)
+        if progress:
+            progress(i, len(questions))
+    report = {"questions": len(questions), "mode": mode or assistant.settings.mode, "k": k,
+              "engine": assistant.engine.name, "retrieval": retrieval_metrics(ranks),
+              "answers": score_answers(rows),
+              "latency_ms": {"p50": round(percentile(latencies, 50), 1), "p95": round(percentile(latencies, 95), 1)}}
+    report["retrieval"].pop("n", None)
+    report["per_question"] = sorted(rows, key=lambda r: r["correct"])  # failures first (stable)
+    return report

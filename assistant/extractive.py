@@ -50,6 +50,9 @@ _UNCERTAIN = re.compile(r"\b(remains? unclear|(?:is|was|are|were|remains?) (?:no
                         r"no details)\b", re.I)
 
 
+_ASKS_FOR_MORE = re.compile(r"\b(more|else|other|another|besides|in addition)\b", re.I)
+
+
 @dataclass
 class Candidate:
     passage: int  # index into the passages
@@ -244,7 +247,9 @@ class ExtractiveEngine:
             lead = ""
             if dated:
                 when = meta.get("date") or "undated"
-                lead = f"{when}{' (' + meta['source'] + ')' if meta.get('source') else ''}: "
+                outlet = meta.get("source") or ""
+                named = outlet and outlet.casefold() in c.text[:60].casefold()  # "(MENAFN) Iraq has ..."
+                lead = f"{when}{' (' + outlet + ')' if outlet and not named else ''}: "
             parts.append(f"{lead}{c.text} [{n}]")
         text = " ".join(parts)
         for i, part in enumerate(parts):  # stream sentence by sentence
@@ -325,6 +330,11 @@ class ExtractiveEngine:
                passages: Sequence[Document]) -> tuple[list[Candidate], bool]:
         """The sentences to quote (none: abstain), and whether they are dated figures that differ."""
         everything = self.candidates(question, history, passages)
+        if history and _ASKS_FOR_MORE.search(question):
+            # "and how many more?": what answered the earlier turn is not the answer now
+            earlier, _ = self.select(history[-1], history[:-1], passages)
+            taken = {(c.passage, c.start) for c in earlier[:1]}
+            everything = [c for c in everything if (c.passage, c.start) not in taken]
         ranked = [c for c in everything if c.typed]
         if not ranked or ranked[0].score < self.threshold:
             return [], False
@@ -335,19 +345,10 @@ class ExtractiveEngine:
             return [], False  # the sentences about exactly this do not hold what was asked
         best = ranked[0]
         qtype = question_type(question)
-        if qtype in ("number", "date"):
-            # one sentence per dated article when their figures differ, newest first
-            per_doc: dict[str, Candidate] = {}
-            for c in ranked:
-                if c.score < max(self.threshold, DATED_RATIO * best.score):
-                    break
-                doc = passages[c.passage].metadata.get("doc_id")
-                per_doc.setdefault(doc, c)
-            group = list(per_doc.values())[:3]
-            group = [c for c in group if c.numbers] if qtype == "number" else group
-            if len(group) > 1 and self._figures_differ(group) and \
-                    sum(1 for c in group if passages[c.passage].metadata.get("date")) >= 2:
-                return sorted(group, key=lambda c: passages[c.passage].metadata.get("date") or "", reverse=True), True
+        if qtype == "number":
+            dated = self._dated_figures(ranked, passages, max(self.threshold, DATED_RATIO * best.score))
+            if dated:
+                return dated, True
         picked = [best]
         for c in ranked[1:3]:
             if c.score >= SECOND_RATIO * best.score and c.text != best.text:
@@ -356,6 +357,23 @@ class ExtractiveEngine:
         return picked, False
 
     @staticmethod
-    def _figures_differ(cands: Sequence[Candidate]) -> bool:
-        sets = [c.numbers for c in cands if c.numbers]
-        return len(sets) > 1 and len({frozenset(s) for s in sets}) > 1
+    def _dated_figures(ranked: Sequence[Candidate], passages: Sequence[Document], floor: float) -> list[Candidate]:
+        """When articles of different dates give different figures: each new figure once (best sentence
+        first, at most 2 an article, 3 in all), newest article first. Empty when they agree."""
+        chosen: list[Candidate] = []
+        shown: set[str] = set()
+        per_doc: dict[str, int] = {}
+        for c in ranked:
+            if c.score < floor or len(chosen) == 3:
+                break
+            doc = passages[c.passage].metadata.get("doc_id", "")
+            if not c.numbers or c.numbers <= shown or per_doc.get(doc, 0) >= 2:
+                continue
+            chosen.append(c)
+            shown |= c.numbers
+            per_doc[doc] = per_doc.get(doc, 0) + 1
+        dated_docs = {passages[c.passage].metadata.get("doc_id") for c in chosen if passages[c.passage].metadata.get("date")}
+        if len(dated_docs) < 2:
+            return []
+        order = {id(c): i for i, c in enumerate(chosen)}
+        return sorted(chosen, key=lambda c: (passages[c.passage].metadata.get("date") or "", -order[id(c)]), reverse=True)

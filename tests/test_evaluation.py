@@ -1,0 +1,73 @@
+"""Eval metrics on hand-computed cases, and `evaluate` end to end on the hash-embedded seeds."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.evaluation import answer_matches, evaluate, load_questions, percentile, score_answers
+from conftest import SEEDS
+
+
+@pytest.mark.parametrize("answer,accepted,expected", [
+    ("Iraq took in about 5,500 prisoners [1].", "5,500", True),
+    ("Iraq took in about 5,500 prisoners [1].", "5500", True),
+    ("Iraq took in about 5,500 prisoners.", "500", False),  # whole numbers only
+    ("It was 1450 people.", "450", False),
+    ("Around 450 members [2]", "450", True),
+    ("MET WITH IGOR ZUBOV", "Zubov", True),
+    ("signed on Jan. 31, 2026 [1]", "Jan. 31", True),
+    ("Iraq[1] took 450 [2]", "Iraq took 450", True),  # markers are removed before matching
+])
+def test_answer_matching(answer, accepted, expected):
+    assert answer_matches(answer, accepted) is expected
+
+
+def row(answerable, answers, sources, answer, abstained, citations):
+    return {"answerable": answerable, "answers": answers, "sources": sources, "answer": answer,
+            "abstained": abstained, "citations": citations}
+
+
+def test_score_answers_by_hand():
+    rows = [
+        row(True, ["450"], ["a"], "450 detainees [1]", False, ["a"]),  # right
+        row(True, ["450"], ["a"], "450 detainees", False, []),  # right text but no citation: wrong
+        row(True, ["5,500"], ["b"], "about 500 [1]", False, ["c"]),  # wrong figure, wrong source
+        row(True, ["x"], ["a"], "The articles don't say.", True, []),  # abstained on an answerable one
+        row(False, [], [], "The articles don't say.", True, []),  # right abstention
+        row(False, [], [], "Invented [1] [2]", False, ["a", "b"]),  # answered the unanswerable
+    ]
+    s = score_answers(rows)
+    assert s["accuracy"] == 0.25  # 1 of 4 answerable
+    assert s["citation_precision"] == round(1 / 4, 4)  # citations: a(ok) c(no) a(no) b(no)
+    assert s["abstention_accuracy"] == round(4 / 6, 4)  # rows 1-3 answered an answerable one, row 5 abstained
+    assert (s["answerable"], s["unanswerable"], s["citations"]) == (4, 2, 4)
+    assert score_answers([row(False, [], [], "x", True, [])])["citation_precision"] is None
+
+
+def test_percentile():
+    assert percentile([5, 1, 3, 2, 4], 50) == 3 and percentile([5, 1, 3, 2, 4], 95) == 5
+    assert percentile([], 50) == 0.0
+
+
+def test_evaluate_report_shape_and_failures_first(hash_settings):
+    from assistant.ingest import Indexer
+    from assistant.pipeline import Assistant
+
+    settings = hash_settings.with_overrides(llm="extractive")
+    indexer = Indexer(settings)
+    indexer.ingest([settings.seeds_dir])
+    from assistant.extractive import ExtractiveEngine
+    from assistant.retrieval import NewsRetriever
+
+    assistant = Assistant(settings, engine=ExtractiveEngine(settings, embedder=indexer.embedder),
+                          retriever=NewsRetriever(settings=settings, embedder=indexer.embedder))
+    questions = load_questions(SEEDS / "questions.jsonl")[:12] + load_questions(SEEDS / "questions.jsonl")[-3:]
+    report = evaluate(assistant, questions, k=4)
+    assert set(report["retrieval"]) == {"hit_at_1", "hit_at_3", "hit_at_5", "mrr"}
+    assert set(report["answers"]) >= {"accuracy", "citation_precision", "abstention_accuracy"}
+    assert set(report["latency_ms"]) == {"p50", "p95"} and report["latency_ms"]["p95"] >= report["latency_ms"]["p50"]
+    flags = [r["correct"] for r in report["per_question"]]
+    assert flags == sorted(flags)  # failures first
+    assert len(report["per_question"]) == 15
+    recount = sum(1 for r in report["per_question"] if r["answerable"] and r["correct"]) / 12
+    assert report["answers"]["accuracy"] == round(recount, 4)
