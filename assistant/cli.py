@@ -278,7 +278,7 @@ def _stream_to_terminal(stream, answer_type):
             final = item
         else:
             print(item, end="", flush=True)
-    print()
+    print(flush=True)
     return final
 
 

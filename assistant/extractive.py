@@ -77,6 +77,8 @@ def question_type(question: str) -> str:
         return "duration"
     if re.search(r"\bwhen\b|\b(what|which) (date|day|year|month)\b|\bon what day\b|\bday of the week\b", q):
         return "date"
+    if re.match(r"^\W*(?:\w+\W+){0,2}(why|for what reason|what (?:was|is) the reason)\b", q):
+        return "reason"
     if re.match(r"^\W*(?:\w+\W+){0,2}(who|whom|whose)\b", q):  # "Who ...", "And who ...", "To whom ..."
         return "person"
     if re.search(r"\b(which|what) (\w+[- ])?(outlet|agency|news|newspaper|wire|media|service|body|force|council|"
@@ -189,6 +191,10 @@ def has_answer_type(qtype: str, sentence: str, asked: Sequence[str]) -> bool:
         found = re.findall(rf"\b(?:{_MONTHS}|{_WEEKDAYS})\b\.?|\b(?:19|20)\d{{2}}\b|\b(?:today|yesterday|"
                            r"tomorrow|last (?:week|month|year)|next (?:week|month|year))\b", s, re.I)
         return any(new(f.strip(".")) for f in found)
+    if qtype == "reason":
+        return bool(re.search(r"\b(because|due to|as a result|in order to|so that|so as to|necessitat\w*|"
+                              r"aim(?:s|ed|ing)? to|to (?:ensure|prevent|avoid|allow|protect|preserve|help)|"
+                              r"amid|following|after|reason|prompt\w*|lead(?:s|ing)? to|led to|since)\b", s, re.I))
     if qtype == "person":
         return any(len(seq) >= 2 and any(new(w) for w in seq) for seq in _capitalised_sequences(s))
     if qtype == "name":

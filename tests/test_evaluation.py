@@ -71,3 +71,14 @@ def test_evaluate_report_shape_and_failures_first(hash_settings):
     assert len(report["per_question"]) == 15
     recount = sum(1 for r in report["per_question"] if r["answerable"] and r["correct"]) / 12
     assert report["answers"]["accuracy"] == round(recount, 4)
+
+
+def test_both_question_sets_load():
+    from conftest import ROOT
+
+    public = load_questions(SEEDS / "questions.jsonl")
+    paraphrases = load_questions(ROOT / "bench" / "paraphrase_questions.jsonl")
+    for qs, unanswerable in ((public, 6), (paraphrases, 6)):
+        assert sum(not q.answerable for q in qs) >= unanswerable and any(q.history for q in qs)
+        assert all(q.sources for q in qs if q.answerable) and not any(q.sources for q in qs if not q.answerable)
+    assert not {q.question for q in public} & {q.question for q in paraphrases}
