@@ -205,25 +205,38 @@ def ensure_index(settings: Settings) -> None:
 
 
 def cmd_search(args, settings: Settings) -> int:
-    from assistant.retrieval import NewsRetriever
-
-    ensure_index(settings)
-    retriever = NewsRetriever(settings=settings, k=settings.k, mode=settings.mode, date_from=args.date_from,
-                              date_to=args.date_to, sources=args.sources)
+    retriever = _retriever(settings, args)
     if args.query is not None:
         _print_results(args.query, retriever.invoke(args.query), args.json)
         return 0
-    interactive = sys.stdin.isatty()
-    if interactive:
+    if sys.stdin.isatty():
         say("type a query and press Enter (Ctrl-D to quit)")
+    for query in _input_lines("search> "):
+        _print_results(query, retriever.invoke(query), args.json)
+    return 0
+
+
+def _input_lines(prompt: str):
+    """Non-empty stripped lines from stdin, with a prompt on stderr when it is a terminal."""
+    interactive = sys.stdin.isatty()
     while True:
         if interactive:
-            print("search> ", end="", file=sys.stderr, flush=True)
+            print(prompt, end="", file=sys.stderr, flush=True)
         line = sys.stdin.readline()
         if not line:
-            return 0
+            return
         if line.strip():
-            _print_results(line.strip(), retriever.invoke(line.strip()), args.json)
+            yield line.strip()
+
+
+def _retriever(settings: Settings, args):
+    """The retriever the command's filters ask for; an empty index is first built from the seeds."""
+    from assistant.retrieval import NewsRetriever
+
+    ensure_index(settings)
+    return NewsRetriever(settings=settings, k=settings.k, mode=settings.mode,
+                         date_from=getattr(args, "date_from", None), date_to=getattr(args, "date_to", None),
+                         sources=getattr(args, "sources", None))
 
 
 def _print_results(query: str, docs, as_json: bool) -> None:
@@ -248,13 +261,8 @@ def _print_results(query: str, docs, as_json: bool) -> None:
 
 def _assistant(settings: Settings, args):
     from assistant.pipeline import Assistant
-    from assistant.retrieval import NewsRetriever
 
-    ensure_index(settings)
-    retriever = NewsRetriever(settings=settings, k=settings.k, mode=settings.mode,
-                              date_from=getattr(args, "date_from", None), date_to=getattr(args, "date_to", None),
-                              sources=getattr(args, "sources", None))
-    return Assistant(settings, retriever=retriever)
+    return Assistant(settings, retriever=_retriever(settings, args))
 
 
 def cmd_ask(args, settings: Settings) -> int:
@@ -301,17 +309,8 @@ def cmd_chat(args, settings: Settings) -> int:
 
     assistant = _assistant(settings, args)
     history: list[str] = []
-    interactive = sys.stdin.isatty()
     say("Ask about the articles. /new starts a new conversation, /quit (or Ctrl-D) ends.")
-    while True:
-        if interactive:
-            print("you> ", end="", file=sys.stderr, flush=True)
-        line = sys.stdin.readline()
-        if not line:
-            return 0
-        question = line.strip()
-        if not question:
-            continue
+    for question in _input_lines("you> "):
         if question in ("/quit", "/exit"):
             return 0
         if question == "/new":
@@ -322,6 +321,7 @@ def cmd_chat(args, settings: Settings) -> int:
         _print_citations(answer)
         print()
         history.append(question)
+    return 0
 
 
 def cmd_eval(args, settings: Settings) -> int:
