@@ -25,6 +25,9 @@ def aliases(word: str) -> set[str]:
 def expand(text: str) -> str:
     """The text plus the country names of the capitals it mentions (for keyword search)."""
     extra = []
+    normalized = normalize_names(text)
+    if normalized != text:
+        extra.extend(w for w in re.findall(r"\b[A-Z]{2,}\b", normalized) if w not in text)
     for w in re.findall(r"[A-Za-z][\w.]*", text):
         if w[0].isupper() and w.lower() not in ("us", "america", "american"):
             extra.extend(sorted(aliases(w)))
@@ -71,6 +74,14 @@ def canonical(stem: str) -> str:
     return _SYNONYMS.get(stem, stem)
 
 
+_NAME_FORMS = [
+    (re.compile(r"\bUnited States\b|\bU\.S\.(?=\s|$)|\bU\.S\b"), "US"),
+    (re.compile(r"\b(?:the )?Islamic State\b|\bISIL\b|\bDaesh\b", re.I), "ISIS"),
+]
+
+
 def normalize_names(text: str) -> str:
-    """'United States' / 'U.S.' -> 'US', so one name is one word."""
-    return re.sub(r"\bUnited States\b|\bU\.S\.(?=\s|$)|\bU\.S\b", "US", text)
+    """One spelling per name: 'United States' / 'U.S.' -> 'US', 'Islamic State' / 'ISIL' / 'Daesh' -> 'ISIS'."""
+    for pattern, name in _NAME_FORMS:
+        text = pattern.sub(name, text)
+    return text

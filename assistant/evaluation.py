@@ -149,13 +149,14 @@ def score_answers(rows: Sequence[dict]) -> dict:
 
 def evaluate(assistant, questions: Sequence[Question], *, mode: str | None = None, k: int | None = None,
              progress: Callable[[int, int], None] | None = None) -> dict:
-    """Retrieve once per question (top max(5, k)), score retrieval on the top 5 and answer from the top k."""
+    """Score retrieval on the top 5 passages, and answer exactly as `assistant ask` would (top k)."""
     k = k or assistant.settings.k
     rows, ranks, latencies = [], [], []
     for i, q in enumerate(questions, 1):
         t0 = time.perf_counter()
-        docs = assistant.retrieve(q.question, q.history, k=max(5, k), mode=mode)
-        answer = assistant.ask(q.question, q.history, passages=docs[:k])
+        docs = assistant.retrieve(q.question, q.history, k=5, mode=mode)
+        passages = docs[:k] if k == 5 else assistant.retrieve(q.question, q.history, k=k, mode=mode)
+        answer = assistant.ask(q.question, q.history, passages=passages)
         elapsed = (time.perf_counter() - t0) * 1000
         answer.timings_ms["total"] = elapsed  # retrieval included
         latencies.append(elapsed)

@@ -105,8 +105,13 @@ def _related(a: str, b: str) -> bool:
 
 def question_entities(question: str) -> list[str]:
     """Names, acronyms and figures the question hinges on: capitalised words after the first, numbers."""
-    words = re.findall(r"[A-Za-z][\w'’.-]*|\d[\d,.]*", normalize_names(question))
     out = []
+    for sentence in re.split(r"(?<=[.?!])\s+", normalize_names(question)):
+        _sentence_entities(re.findall(r"[A-Za-z][\w'’.-]*|\d[\d,.]*", sentence), out)
+    return out
+
+
+def _sentence_entities(words: list[str], out: list[str]) -> None:
     for i, w in enumerate(words):
         w = w.rstrip(".,")
         if re.fullmatch(r"\d[\d,.]*", w):
@@ -115,7 +120,6 @@ def question_entities(question: str) -> list[str]:
             for part in re.split(r"[-–]", re.split(r"['’]", w)[0]):  # "Washington-Baghdad", "ISIS-linked"
                 if part[:1].isupper() and len(part) > 1 and _norm_word(part) not in {"i", "isis"}:
                     out.append(part)
-    return out
 
 
 def _numbers(text: str) -> set[str]:
@@ -164,6 +168,29 @@ def _spelled_date(iso: str | None) -> str:
 
     d = date.fromisoformat(iso)
     return d.strftime("%B %Y %A")
+
+
+def counted_thing(question: str) -> set[str]:
+    """The words of what a "how many X" question counts ("how many Russian citizens" -> russian, citizens)."""
+    m = re.search(r"\bhow (?:many|much)\s+((?:[\w'’-]+\s+){0,3}[\w'’-]+)", normalize_names(question), re.I)
+    if not m:
+        return set()
+    words = []
+    for w in m.group(1).split():
+        if w.lower() in {"is", "are", "was", "were", "did", "do", "does", "has", "have", "had", "will", "would",
+                         "can", "could", "of", "in", "from", "at", "more", "else"}:
+            break
+        words.append(w)
+    return {w.lower() for w in words if _terms(w) and not (_terms(w) <= _WH)}
+
+
+def _figure_near(sentence: str, focus: set[str]) -> bool:
+    """The sentence that gives the figure also names what is counted ("Iran says 120 of its nationals" for
+    "how many Iranians"); a figure about something else ("5,500 prisoners" for "how many Russian citizens") is no answer."""
+    terms = _terms(sentence)
+    words = re.findall(r"[\w'’.-]+", sentence.lower())
+    singular = lambda w: re.sub(r"(?<=\w\w\w)(?:es|s)$", "", w)  # noqa: E731
+    return any(_terms(f) & terms or any(_related(singular(f), singular(w)) for w in words) for f in focus)
 
 
 def _figure_names_asked_thing(sentence: str, weights: dict[str, float]) -> bool:
@@ -308,13 +335,14 @@ class ExtractiveEngine:
         def coverage(toks: set[str]) -> float:
             return sum(w * idf(t) for t, w in weights.items() if t in toks or any(_related(t, x) for x in toks)) / total
 
+        focus = counted_thing(question) if qtype == "number" else set()
         qv = self._embed([" ".join([*context, question])])[0]
         svs = self._embed([c.text for c in cands])
         passage_cov = [coverage(p) for p in passage_tokens]
         for c, toks, sv in zip(cands, sent_tokens, svs):
             c.dense = sum(a * b for a, b in zip(qv, sv))
             c.lexical = coverage(toks)
-            c.typed = has_answer_type(qtype, c.text, asked)
+            c.typed = has_answer_type(qtype, c.text, asked) and (not focus or _figure_near(c.text, focus))
             c.numbers = frozenset(_numbers(c.text))
             c.score = W_DENSE * c.dense + W_LEXICAL * c.lexical + W_PASSAGE * passage_cov[c.passage]
             if qtype == "number" and _figure_names_asked_thing(c.text, weights):
