@@ -1,7 +1,11 @@
-"""Capitals that news writing uses for their countries ("Washington said" = the US government).
+"""Other words news writing uses for the same thing.
+
+* capitals for their countries ("Washington said" = the US government), lower-case, no dots;
+* one spelling per name ("U.S."/"United States" -> "US", "Islamic State"/"ISIL" -> "ISIS");
+* classes of interchangeable words (detainees/prisoners/inmates, deal/agreement, ...).
 
 Used to match question words against article words (extractive engine) and to widen the
-keyword side of a retrieval query. Lower-case, without dots.
+keyword side of a retrieval query.
 """
 
 from __future__ import annotations

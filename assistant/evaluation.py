@@ -133,11 +133,16 @@ def percentile(values: Sequence[float], p: float) -> float:
     return float(ordered[rank - 1])
 
 
+def answered_right(row: dict) -> bool:
+    """An answerable question answered (not abstained) with a citation and an accepted string."""
+    return (row["answerable"] and not row["abstained"] and bool(row["citations"])
+            and any(answer_matches(row["answer"], x) for x in row["answers"]))
+
+
 def score_answers(rows: Sequence[dict]) -> dict:
     """rows: {"answerable", "answers", "sources", "answer", "abstained", "citations": [doc_id, ...]}."""
     answerable = [r for r in rows if r["answerable"]]
-    correct = sum(1 for r in answerable if not r["abstained"] and r["citations"]
-                  and any(answer_matches(r["answer"], x) for x in r["answers"]))
+    correct = sum(1 for r in answerable if answered_right(r))
     cited = [(doc, r["sources"]) for r in rows for doc in r["citations"]]
     precise = sum(1 for doc, sources in cited if doc in sources)
     abstention = sum(1 for r in rows if r["abstained"] == (not r["answerable"]))
@@ -167,9 +172,8 @@ def evaluate(assistant, questions: Sequence[Question], *, mode: str | None = Non
         row = {"id": q.id, "question": q.question, "history": q.history, "answerable": q.answerable,
                "answers": q.answers, "sources": q.sources, "answer": answer.answer, "abstained": answer.abstained,
                "citations": [c.doc_id for c in answer.citations], "rank": rank, "latency_ms": round(elapsed, 1)}
-        single = score_answers([row])
-        row["correct"] = (single["accuracy"] == 1.0) if q.answerable else answer.abstained
-        row["extra"] = {key: v for key, v in answer.extra.items()}
+        row["correct"] = answered_right(row) if q.answerable else answer.abstained
+        row["extra"] = dict(answer.extra)
         rows.append(row)
         if progress:
             progress(i, len(questions))

@@ -227,9 +227,13 @@ class NewsRetriever(BaseRetriever):
         kept: list[set] = []
         over_cap: list[tuple[str, float, set]] = []
         per_doc: dict[str, int] = {}
+
+        def near_duplicate(sh: set) -> bool:
+            return any(jaccard(sh, other) >= self.settings.dedup_threshold for other in kept)
+
         for cid, score in ranked:
             sh = _shingles(table.texts[table.position[cid]])
-            if any(jaccard(sh, other) >= self.settings.dedup_threshold for other in kept):
+            if near_duplicate(sh):
                 continue
             doc = table.metas[table.position[cid]]["doc_id"]
             if per_doc.get(doc, 0) >= cap:
@@ -243,7 +247,7 @@ class NewsRetriever(BaseRetriever):
         if not exhausted:
             return picked  # look deeper for other articles before giving way
         for cid, score, sh in over_cap:  # not enough other articles: allow more from the same one
-            if any(jaccard(sh, other) >= self.settings.dedup_threshold for other in kept):
+            if near_duplicate(sh):
                 continue
             picked.append((cid, score))
             kept.append(sh)
