@@ -2,8 +2,10 @@
 passages in; an ``Answer`` with numbered citations out, streamable.
 
 The CLI, the evaluation and the UI call only ``AnswerEngine.stream`` / ``AnswerEngine.answer``.
-Engines are resolved from a string (``ASSISTANT_LLM`` / ``--llm``): ``extractive`` today;
-``auto`` means the best installed engine.
+Engines are resolved from a string (``ASSISTANT_LLM`` / ``--llm``): ``extractive`` (no model),
+or an LLM engine around a LangChain chat model (``local``, ``local:/path.gguf``, ``openai:MODEL``,
+``ollama:MODEL``; see ``llm.py``); ``auto`` means ``local`` when the ``local-llm`` extra is
+installed, else ``extractive``.
 """
 
 from __future__ import annotations
@@ -42,12 +44,17 @@ class Answer:
     model: str | None = None
     retrieved: list[dict] = field(default_factory=list)  # [{"doc_id", "chunk_id", "score"}]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    grounded: bool = True  # False: an answer left with no valid citation
+    invalid_citations: int = 0  # [n] markers that mapped to no given source (removed from the text)
+    unsupported_sentences: list[dict] = field(default_factory=list)  # {"sentence", "cited", "similarity"}
     extra: dict = field(default_factory=dict)  # engine-specific fields, merged into the JSON
 
     def to_json(self) -> dict:
         out = {"question": self.question, "answer": self.answer, "abstained": self.abstained,
                "citations": [c.to_json() for c in self.citations], "retrieved": self.retrieved,
-               "engine": self.engine, "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
+               "engine": self.engine, "grounded": self.grounded, "invalid_citations": self.invalid_citations,
+               "unsupported_sentences": self.unsupported_sentences,
+               "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
         if self.model:
             out["model"] = self.model
         out.update(self.extra)
@@ -59,6 +66,10 @@ StreamItem = Union[str, Answer]  # text deltas, then the final Answer last
 
 class AnswerEngine(Protocol):
     name: str
+
+    def condense(self, question: str, history: Sequence[str]) -> str:
+        """The question as a standalone one, given the earlier user turns (may return it unchanged)."""
+        ...
 
     def stream(self, question: str, history: Sequence[str], passages: Sequence[Document]) -> Iterator[StreamItem]:
         """Yield text deltas as they are produced, then the final (verified) ``Answer``."""
@@ -79,14 +90,25 @@ class EngineError(ValueError):
     pass
 
 
-ENGINES = ("auto", "extractive")
+def resolve_spec(spec: str | None) -> str:
+    """``auto`` -> ``local`` when the local-llm extra is installed, else ``extractive``."""
+    kind = (spec or "auto").strip()
+    if kind == "auto":
+        from assistant.local_model import is_installed
+
+        return "local" if is_installed() else "extractive"
+    return kind
 
 
 def get_engine(spec: str, settings) -> AnswerEngine:
-    """The engine for a spec string; an unknown one is a one-line error."""
-    kind = (spec or "auto").strip()
-    if kind in ("auto", "extractive"):
+    """The engine for a spec string; an unknown one, or a missing extra, is a one-line ``EngineError``."""
+    kind = resolve_spec(spec)
+    if kind == "extractive":
         from assistant.extractive import ExtractiveEngine
 
         return ExtractiveEngine(settings)
-    raise EngineError(f"ASSISTANT_LLM: unknown answer engine {spec!r} (available: {', '.join(ENGINES)})")
+    from assistant.llm import get_chat_model, model_label
+    from assistant.llm_engine import LLMEngine
+
+    model = get_chat_model(kind, settings)
+    return LLMEngine(model, settings, name=kind.partition(":")[0], model_name=model_label(model, kind))

@@ -146,32 +146,38 @@ def score_answers(rows: Sequence[dict]) -> dict:
     cited = [(doc, r["sources"]) for r in rows for doc in r["citations"]]
     precise = sum(1 for doc, sources in cited if doc in sources)
     abstention = sum(1 for r in rows if r["abstained"] == (not r["answerable"]))
+    verification = {"invalid_citations": sum(r.get("invalid_citations", 0) for r in rows),
+                    "unsupported_sentences": sum(r.get("unsupported_sentences", 0) for r in rows),
+                    "ungrounded_answers": sum(1 for r in rows if not r.get("grounded", True))}
     return {"accuracy": round(correct / len(answerable), 4) if answerable else 0.0,
             "citation_precision": round(precise / len(cited), 4) if cited else None,
             "abstention_accuracy": round(abstention / len(rows), 4) if rows else 0.0,
-            "answerable": len(answerable), "unanswerable": len(rows) - len(answerable), "citations": len(cited)}
+            "answerable": len(answerable), "unanswerable": len(rows) - len(answerable), "citations": len(cited),
+            **verification}
 
 
 def evaluate(assistant, questions: Sequence[Question], *, mode: str | None = None, k: int | None = None,
              progress: Callable[[int, int], None] | None = None) -> dict:
     """Score retrieval on the top 5 passages, and answer exactly as `assistant ask` would (top k)."""
     k = k or assistant.settings.k
-    rows, ranks, latencies = [], [], []
+    rows, ranks, latencies, first_tokens = [], [], [], []
     for i, q in enumerate(questions, 1):
         t0 = time.perf_counter()
-        docs = assistant.retrieve(q.question, q.history, k=5, mode=mode)
-        passages = docs[:k] if k == 5 else assistant.retrieve(q.question, q.history, k=k, mode=mode)
-        answer = assistant.ask(q.question, q.history, passages=passages)
+        answer = assistant.ask(q.question, q.history, mode=mode, k=k)  # exactly as `assistant ask` (top k)
         elapsed = (time.perf_counter() - t0) * 1000
-        answer.timings_ms["total"] = elapsed  # retrieval included
         latencies.append(elapsed)
+        first_tokens.append(answer.timings_ms.get("first_token", elapsed))
+        docs = assistant.retrieve(answer.extra.get("standalone_question", q.question), q.history, k=5, mode=mode)
         top5 = [d.metadata["doc_id"] for d in docs[:5]]
         rank = first_relevant_rank(top5, q.sources) if q.answerable else None
         if q.answerable:
             ranks.append(rank)
         row = {"id": q.id, "question": q.question, "history": q.history, "answerable": q.answerable,
                "answers": q.answers, "sources": q.sources, "answer": answer.answer, "abstained": answer.abstained,
-               "citations": [c.doc_id for c in answer.citations], "rank": rank, "latency_ms": round(elapsed, 1)}
+               "citations": [c.doc_id for c in answer.citations], "rank": rank, "latency_ms": round(elapsed, 1),
+               "first_token_ms": round(answer.timings_ms.get("first_token", elapsed), 1),
+               "grounded": answer.grounded, "invalid_citations": answer.invalid_citations,
+               "unsupported_sentences": len(answer.unsupported_sentences)}
         row["correct"] = answered_right(row) if q.answerable else answer.abstained
         row["extra"] = dict(answer.extra)
         rows.append(row)
@@ -180,7 +186,11 @@ def evaluate(assistant, questions: Sequence[Question], *, mode: str | None = Non
     report = {"questions": len(questions), "mode": mode or assistant.settings.mode, "k": k,
               "engine": assistant.engine.name, "retrieval": retrieval_metrics(ranks),
               "answers": score_answers(rows),
-              "latency_ms": {"p50": round(percentile(latencies, 50), 1), "p95": round(percentile(latencies, 95), 1)}}
+              "latency_ms": {"p50": round(percentile(latencies, 50), 1), "p95": round(percentile(latencies, 95), 1)},
+              "first_token_ms": {"p50": round(percentile(first_tokens, 50), 1),
+                                 "p95": round(percentile(first_tokens, 95), 1)}}
+    if getattr(assistant.engine, "model_name", None):
+        report["model"] = assistant.engine.model_name
     report["retrieval"].pop("n", None)
     report["per_question"] = sorted(rows, key=lambda r: r["correct"])  # failures first (stable)
     return report

@@ -258,6 +258,10 @@ class ExtractiveEngine:
             self._cache.update(zip(missing, self.embedder.embed_documents(missing)))
         return [self._cache[t] for t in texts]
 
+    def condense(self, question: str, history: Sequence[str]) -> str:
+        """No model to rewrite follow-ups: retrieval and scoring read the earlier turn instead."""
+        return question
+
     def answer(self, question: str, history: Sequence[str], passages: Sequence[Document]) -> Answer:
         from assistant.answers import final_answer
 

@@ -1,9 +1,11 @@
 """Where a question becomes an answer.
 
-    question (+ earlier turns) -> retrieval query (follow-ups borrow the last turn)
-        -> NewsRetriever (hybrid) -> answer engine -> Answer with [n] citations
+    question (+ earlier turns) -> engine.condense (LLM engines rewrite a follow-up as a standalone
+        question) -> retrieval query (a follow-up still borrows the last turn's words)
+        -> NewsRetriever (hybrid) -> engine.stream (extractive | LLM + citation check) -> Answer
 
-``Assistant`` is what the CLI (`ask`, `chat`, `eval`) and the UI call.
+``Assistant`` is what the CLI (`ask`, `chat`, `eval`) and the UI call; ``Assistant.as_runnable()``
+is the same chain as a LangChain runnable for other programs.
 """
 
 from __future__ import annotations
@@ -37,17 +39,19 @@ class Assistant:
     def stream(self, question: str, history: Sequence[str] = (), *, passages: Sequence[Document] | None = None,
                **filters) -> Iterator[StreamItem]:
         """Text deltas as the engine produces them, then the final Answer (with timings and the
-        retrieved passages). ``passages`` skips retrieval (the eval retrieves once for both scores)."""
+        retrieved passages). ``passages`` skips retrieval."""
         question = question.strip()
         if not question:
             raise ValueError("question: empty")
         history = [h for h in history if h and h.strip()]
-        t0 = time.perf_counter()
-        docs = list(passages) if passages is not None else self.retrieve(question, history, **filters)
+        t0 = time.perf_counter()  # first_token and total count from here, condensation included
+        standalone = self.engine.condense(question, history) if history else question
+        t_condensed = time.perf_counter()
+        docs = list(passages) if passages is not None else self.retrieve(standalone, history, **filters)
         t_retrieved = time.perf_counter()
         first_token = None
         final = None
-        for item in self.engine.stream(question, history, docs):
+        for item in self.engine.stream(standalone, history, docs):
             if isinstance(item, Answer):
                 final = item
                 break
@@ -57,15 +61,50 @@ class Assistant:
         if final is None:
             raise RuntimeError(f"answer engine {self.engine.name!r} ended without an Answer")
         end = time.perf_counter()
+        final.question = question
+        if standalone != question:
+            final.extra["standalone_question"] = standalone
         check_citations(final, docs)
         final.retrieved = [{"doc_id": d.metadata["doc_id"], "chunk_id": d.id or d.metadata.get("chunk_id"),
                             "score": d.metadata.get("score")} for d in docs]
-        final.timings_ms = {**final.timings_ms, "retrieve": (t_retrieved - t0) * 1000,
+        final.timings_ms = {**final.timings_ms, "condense": (t_condensed - t0) * 1000,
+                            "retrieve": (t_retrieved - t_condensed) * 1000,
                             "first_token": ((first_token or end) - t0) * 1000, "total": (end - t0) * 1000}
         yield final
 
     def ask(self, question: str, history: Sequence[str] = (), **kw) -> Answer:
         return final_answer(self.stream(question, history, **kw))
+
+    def as_runnable(self):
+        """The whole chain as a LangChain runnable: input ``{"question", "history"?, "date_from"?,
+        "date_to"?, "sources"?}``; ``.stream()`` yields text deltas then the ``Answer``,
+        ``.invoke()`` returns the ``Answer``."""
+        return AssistantRunnable(self)
+
+
+try:
+    from langchain_core.runnables import Runnable
+except ImportError:  # pragma: no cover
+    Runnable = object  # type: ignore[misc,assignment]
+
+
+class AssistantRunnable(Runnable):
+    """``Assistant`` as a LangChain ``Runnable`` (compose it, ``.batch`` it, trace it)."""
+
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+
+    def _stream(self, inputs) -> Iterator[StreamItem]:
+        item = {"question": inputs} if isinstance(inputs, str) else dict(inputs)
+        question = item.pop("question")
+        history = item.pop("history", None) or []
+        return self.assistant.stream(question, history, **item)
+
+    def invoke(self, input, config=None, **kwargs) -> Answer:
+        return self._call_with_config(lambda x: final_answer(self._stream(x)), input, config)
+
+    def stream(self, input, config=None, **kwargs) -> Iterator[StreamItem]:
+        yield from self._stream(input)
 
 
 def check_citations(answer: Answer, passages: Sequence[Document]) -> None:
@@ -74,5 +113,9 @@ def check_citations(answer: Answer, passages: Sequence[Document]) -> None:
     for c in answer.citations:
         if not any(doc == c.doc_id and s <= c.start and c.end <= e for doc, s, e in spans):
             raise AssertionError(f"citation [{c.n}] ({c.doc_id} {c.start}-{c.end}) is not inside a retrieved passage")
-    if [c.n for c in answer.citations] != list(range(1, len(answer.citations) + 1)):
-        raise AssertionError("citations must be numbered 1..n in order of first use")
+    numbers = [c.n for c in answer.citations]
+    if len(set(numbers)) != len(numbers):
+        raise AssertionError(f"citation numbers repeat: {numbers}")
+    for n in numbers:
+        if f"[{n}]" not in answer.answer:
+            raise AssertionError(f"citation [{n}] is not in the answer text")

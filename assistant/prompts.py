@@ -1,12 +1,23 @@
 """Prompt templates: the text files in ``prompts/`` (shipped inside the package as
-``assistant/prompts/``). ``ASSISTANT_PROMPTS_DIR`` points at a folder of your own."""
+``assistant/prompts/``). ``ASSISTANT_PROMPTS_DIR`` points at a folder of your own.
+
+A template has a ``[system]`` section and a ``[user]`` section. The system section must not
+contain placeholders: it is the fixed prefix that llama.cpp keeps in its cache from one
+question to the next, so only the user section is read anew for each question.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 _PACKAGED = Path(__file__).resolve().parent / "prompts"  # non-editable installs
 _REPO = Path(__file__).resolve().parent.parent / "prompts"  # a source checkout / editable install
+_SECTION = re.compile(r"^\[(system|user)\]\s*$", re.MULTILINE)
+
+
+class PromptError(ValueError):
+    pass
 
 
 def prompts_dir() -> Path:
@@ -27,3 +38,27 @@ def load_prompt(name: str) -> str:
     if not path.is_file():
         raise FileNotFoundError(f"prompt {name!r} not found: {path} (have: {', '.join(available()) or 'none'})")
     return path.read_text(encoding="utf-8")
+
+
+def load_sections(name: str, placeholders: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(system, user) texts of a template; every placeholder must appear in the user section."""
+    text = load_prompt(name)
+    where = prompts_dir() / f"{name}.txt"
+    parts = _SECTION.split(text)
+    sections = {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts) - 1, 2)}
+    if set(sections) != {"system", "user"} or parts[0].strip():
+        raise PromptError(f"{where}: needs a [system] section and a [user] section, and nothing before them")
+    if re.search(r"(?<!\{)\{\w+\}(?!\})", sections["system"]):
+        raise PromptError(f"{where}: the [system] section must have no {{placeholders}} (it is the cached prefix)")
+    for p in placeholders:
+        if "{" + p + "}" not in sections["user"]:
+            raise PromptError(f"{where}: the [user] section must contain {{{p}}}")
+    return sections["system"], sections["user"]
+
+
+def chat_prompt(name: str, placeholders: tuple[str, ...]):
+    """The template as a LangChain ``ChatPromptTemplate`` (system message + user message)."""
+    from langchain_core.prompts import ChatPromptTemplate
+
+    system, user = load_sections(name, placeholders)
+    return ChatPromptTemplate.from_messages([("system", system.replace("{", "{{").replace("}", "}}")), ("human", user)])

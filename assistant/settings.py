@@ -42,10 +42,20 @@ class Settings:
     mode: str = field(default="hybrid", metadata={"help": "retrieval mode: hybrid, dense or bm25"})
     rrf_k: int = field(default=60, metadata={"help": "reciprocal-rank-fusion constant"})
     dedup_threshold: float = field(default=0.8, metadata={"help": "word-shingle Jaccard above which two passages count as near-duplicates"})
-    llm: str = field(default="auto", metadata={"help": "answer engine: auto, extractive"})
+    llm: str = field(default="auto", metadata={"help": "answer engine: auto (local if installed, else extractive), extractive, local, local:/path/model.gguf, openai:MODEL, ollama:MODEL"})
     abstain_threshold: float = field(default=0.2, metadata={"help": "extractive engine: best sentence score below which it answers \"The articles don't say.\""})
     max_per_doc: int = field(default=2, metadata={"help": "passages one article may take while other articles have candidates (0: no cap)"})
     prompts_dir: str = field(default="", metadata={"help": "folder of prompt templates to use instead of the packaged prompts/"})
+    # LLM answers
+    models_dir: str = field(default="", metadata={"help": "where the packaged local model is assembled (default: <cache_dir>/models)"})
+    n_ctx: int = field(default=2048, metadata={"help": "local model: context window in tokens"})
+    n_threads: int = field(default=1, metadata={"help": "local model: threads for generation (1 measured fastest on 2 cores)"})
+    n_threads_batch: int = field(default=2, metadata={"help": "local model: threads for reading the prompt"})
+    max_answer_tokens: int = field(default=200, metadata={"help": "LLM engines: longest answer, in tokens"})
+    temperature: float = field(default=0.0, metadata={"help": "LLM engines: sampling temperature (0: deterministic)"})
+    compress: bool = field(default=True, metadata={"help": "LLM engines: give the model the passages' most relevant sentences instead of whole chunks"})
+    context_tokens: int = field(default=300, metadata={"help": "LLM engines: tiktoken budget for the numbered sources in the prompt"})
+    support_threshold: float = field(default=0.5, metadata={"help": "LLM engines: embedding similarity below which a cited sentence is listed as unsupported"})
     max_upload_mb: float = field(default=10.0, metadata={"help": "largest file accepted by ingest, in MiB"})
 
     # ------------------------------------------------------------------ construction
@@ -83,8 +93,22 @@ class Settings:
             raise SettingsError(f"{ENV_PREFIX}CHUNK_TOKENS: must be at least 20, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise SettingsError(f"{ENV_PREFIX}CHUNK_OVERLAP: must be between 0 and CHUNK_TOKENS-1, got {self.chunk_overlap}")
+        if self.n_ctx < 512:
+            raise SettingsError(f"{ENV_PREFIX}N_CTX: must be at least 512, got {self.n_ctx}")
+        if self.n_threads < 1 or self.n_threads_batch < 1:
+            raise SettingsError(f"{ENV_PREFIX}N_THREADS / N_THREADS_BATCH: must be at least 1")
+        if not 16 <= self.max_answer_tokens <= self.n_ctx // 2:
+            raise SettingsError(f"{ENV_PREFIX}MAX_ANSWER_TOKENS: must be between 16 and N_CTX/2, got {self.max_answer_tokens}")
+        if self.context_tokens < 50:
+            raise SettingsError(f"{ENV_PREFIX}CONTEXT_TOKENS: must be at least 50, got {self.context_tokens}")
+        if not 0 <= self.support_threshold <= 1:
+            raise SettingsError(f"{ENV_PREFIX}SUPPORT_THRESHOLD: must be in [0, 1], got {self.support_threshold}")
         if not 0 < self.dedup_threshold <= 1:
             raise SettingsError(f"{ENV_PREFIX}DEDUP_THRESHOLD: must be in (0, 1], got {self.dedup_threshold}")
+
+    @property
+    def models_path(self) -> Path:
+        return Path(self.models_dir).expanduser() if self.models_dir else self.cache_dir / "models"
 
     @classmethod
     def describe(cls) -> list[tuple[str, str, str]]:
@@ -104,7 +128,10 @@ def _coerce(f: dataclasses.Field, raw: str, name: str) -> Any:
         if kind == "float":
             return float(raw)
         if kind == "bool":
-            return raw.strip().lower() in ("1", "true", "yes", "on")
+            word = raw.strip().lower()
+            if word not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(raw)
+            return word in ("1", "true", "yes", "on")
         if kind == "Path":
             return Path(raw).expanduser()
         return raw

@@ -1,0 +1,150 @@
+"""The numbered sources an LLM answers from, fitted to a token budget.
+
+Each source is one retrieved passage, headed by its title, date and outlet. With compression on
+(the default) a source carries only the passage's sentences most relevant to the question (dense
+similarity plus keyword overlap), chosen best-first until the tiktoken budget is spent or the
+sentences score under a share of the best one; off, the
+whole passages go in, in retrieval order, until the context window is full. Either way every
+sentence keeps its character offsets in the cleaned article, so citations quote it exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from langchain_core.documents import Document
+
+from assistant.sentences import sentence_spans
+
+
+RELEVANCE_FLOOR = 0.4  # compression keeps sentences scoring at least this share of the best one
+
+
+@dataclass
+class Sentence:
+    start: int  # offsets in the cleaned article
+    end: int
+    text: str
+
+
+@dataclass
+class Source:
+    n: int
+    doc: Document
+    sentences: list[Sentence] = field(default_factory=list)
+
+    @property
+    def header(self) -> str:
+        m = self.doc.metadata
+        return (f"[{self.n}] {m.get('title') or m.get('doc_id')} "
+                f"({m.get('date') or 'undated'}, {m.get('source') or 'outlet unknown'})")
+
+    @property
+    def body(self) -> str:
+        out = []
+        for prev, s in zip([None, *self.sentences], self.sentences):
+            if prev is not None:
+                out.append(" " if _adjacent(prev, s) else " … ")
+            out.append(s.text)
+        return "".join(out)
+
+    def render(self) -> str:
+        return f"{self.header}\n{self.body}"
+
+
+def _adjacent(a: Sentence, b: Sentence) -> bool:
+    return b.start - a.end <= 3
+
+
+def render_sources(sources: Sequence[Source]) -> str:
+    return "\n".join(s.render() for s in sources)
+
+
+def passage_sentences(doc: Document) -> list[Sentence]:
+    base = int(doc.metadata.get("start", 0))
+    return [Sentence(base + s, base + e, doc.page_content[s:e]) for s, e in sentence_spans(doc.page_content)]
+
+
+def _cos(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b))
+    na = math.sqrt(sum(x * x for x in a)) or 1.0
+    nb = math.sqrt(sum(y * y for y in b)) or 1.0
+    return dot / (na * nb)
+
+
+def build_sources(question: str, passages: Sequence[Document], *, budget: int, compress: bool,
+                  embed: Callable[[list[str]], list[list[float]]], count: Callable[[str], int]) -> list[Source]:
+    """Numbered sources for the prompt, at most ``budget`` tokens (``count``) when rendered."""
+    if compress:
+        chosen = _compressed(question, passages, budget, embed, count)
+    else:
+        chosen = _whole(passages, budget, count)
+    sources = []
+    for pi in sorted(chosen):  # retrieval order
+        sents = sorted(chosen[pi], key=lambda s: s.start)
+        if sents:
+            sources.append(Source(n=len(sources) + 1, doc=passages[pi], sentences=sents))
+    return sources
+
+
+def _header_cost(doc: Document, count) -> int:
+    return count(Source(n=9, doc=doc).header) + 1
+
+
+def _whole(passages: Sequence[Document], budget: int, count) -> dict[int, list[Sentence]]:
+    chosen: dict[int, list[Sentence]] = {}
+    used = 0
+    for pi, doc in enumerate(passages):
+        cost = _header_cost(doc, count)
+        sents = []
+        for s in passage_sentences(doc):
+            c = count(s.text) + 1
+            if used + cost + c > budget:
+                break
+            cost += c
+            sents.append(s)
+        if sents:
+            chosen[pi] = sents
+            used += cost
+        if used >= budget:
+            break
+    return chosen
+
+
+def _compressed(question: str, passages: Sequence[Document], budget: int, embed, count) -> dict[int, list[Sentence]]:
+    from assistant.keyword_index import tokenize
+
+    seen: set[tuple[str, int]] = set()
+    cands: list[tuple[int, Sentence]] = []
+    for pi, doc in enumerate(passages):
+        for s in passage_sentences(doc):
+            key = (doc.metadata.get("doc_id", ""), s.start)
+            if key in seen:  # overlapping chunks repeat sentences
+                continue
+            seen.add(key)
+            cands.append((pi, s))
+    if not cands:
+        return {}
+    q_terms = set(tokenize(question))
+    vectors = embed([question] + [s.text for _, s in cands])
+    qv = vectors[0]
+    scored = []
+    for (pi, s), v in zip(cands, vectors[1:]):
+        overlap = len(q_terms & set(tokenize(s.text))) / len(q_terms) if q_terms else 0.0
+        rank_bonus = 0.05 / (1 + pi)  # retrieval order breaks near-ties
+        scored.append((_cos(qv, v) + 0.5 * overlap + rank_bonus, pi, s))
+    scored.sort(key=lambda t: -t[0])
+    floor = RELEVANCE_FLOOR * scored[0][0]
+    chosen: dict[int, list[Sentence]] = {}
+    used = 0
+    for score, pi, s in scored:
+        if score < floor:
+            break
+        cost = count(s.text) + 1 + (0 if pi in chosen else _header_cost(passages[pi], count))
+        if used + cost > budget:
+            continue
+        chosen.setdefault(pi, []).append(s)
+        used += cost
+    return chosen

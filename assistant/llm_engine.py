@@ -1,0 +1,118 @@
+"""Answers written by a chat model, from numbered sources, with verified citations.
+
+    condense:  history + follow-up -> prompts/condense.txt | model -> standalone question
+    answer:    passages -> numbered sources (compressed, budgeted) -> prompts/answer.txt | model
+               -> streamed text -> verify.verify_answer -> Answer
+
+The model is any LangChain ``BaseChatModel``: the packaged local GGUF, an OpenAI-compatible
+server, Ollama, or a fake one in tests. The system message (instructions and a worked example)
+never changes, so llama.cpp reuses its cache for it and reads only the sources and the question.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator, Sequence
+
+from langchain_core.documents import Document
+from langchain_core.output_parsers import StrOutputParser
+
+from assistant.answers import ABSTAIN_TEXT, Answer, StreamItem
+from assistant.context import build_sources, render_sources
+from assistant.verify import verify_answer
+
+PROMPT_MARGIN = 32  # tokens kept free for the chat template's own markup
+
+
+class LLMEngine:
+    def __init__(self, model, settings, *, name: str = "llm", model_name: str | None = None, embedder=None):
+        from assistant.prompts import chat_prompt
+
+        self.model = model
+        self.settings = settings
+        self.name = name
+        self.model_name = model_name or getattr(model, "model_name", None) or type(model).__name__
+        self.answer_prompt = chat_prompt("answer", ("sources", "question"))
+        self.condense_prompt = chat_prompt("condense", ("history", "question"))
+        self.condense_chain = self.condense_prompt | model.bind(stop=["\n"]) | StrOutputParser()
+        self._embedder = embedder
+        self._vectors: dict[str, list[float]] = {}
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from assistant.embeddings import get_embedder
+
+            self._embedder = get_embedder(self.settings.embedder)
+        return self._embedder
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Embeddings, remembered (the same passages come back question after question)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            if len(self._vectors) > 20000:
+                self._vectors.clear()
+            self._vectors.update(zip(missing, self.embedder.embed_documents(missing)))
+        return [self._vectors[t] for t in texts]
+
+    @staticmethod
+    def count(text: str) -> int:
+        from assistant.tokens import count_tiktoken
+
+        return count_tiktoken(text)
+
+    def source_budget(self, question: str) -> int:
+        """Tokens the numbered sources may take: the context window minus the fixed prompt, the
+        question and room for the answer; with compression, at most ``context_tokens``."""
+        empty = self.answer_prompt.format_messages(sources="", question=question)
+        fixed = sum(self.count(m.text) for m in empty) + PROMPT_MARGIN
+        room = self.settings.n_ctx - self.settings.max_answer_tokens - fixed
+        if room < 50:
+            raise ValueError(f"question: too long for the model's context ({self.settings.n_ctx} tokens)")
+        return min(room, self.settings.context_tokens) if self.settings.compress else room
+
+    # ------------------------------------------------------------------ the engine seam
+    def condense(self, question: str, history: Sequence[str]) -> str:
+        """A follow-up rewritten as a standalone question by the model; the question itself when
+        there is no history or the model's rewrite is unusable."""
+        history = [h for h in history if h and h.strip()]
+        if not history:
+            return question
+        text = self.condense_chain.invoke({"history": "\n".join(f"- {h}" for h in history[-3:]),
+                                           "question": question})
+        text = text.strip().strip('"').strip()
+        for prefix in ("standalone question:", "question:", "rewritten question:"):
+            if text.casefold().startswith(prefix):
+                text = text[len(prefix):].strip()
+        if not text or len(text) > 3 * (len(question) + len(history[-1])) or "[" in text:
+            return question
+        return text
+
+    def stream(self, question: str, history: Sequence[str], passages: Sequence[Document]) -> Iterator[StreamItem]:
+        t0 = time.perf_counter()
+        if not passages:
+            yield ABSTAIN_TEXT
+            yield Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, engine=self.name,
+                         model=self.model_name, timings_ms={"generate": 0.0})
+            return
+        sources = build_sources(question, passages, budget=self.source_budget(question),
+                                compress=self.settings.compress, embed=self.embed, count=self.count)
+        messages = self.answer_prompt.format_messages(sources=render_sources(sources), question=question)
+        prompt_tokens = sum(self.count(m.text) for m in messages)
+        t_prompt = time.perf_counter()
+        parts: list[str] = []
+        for chunk in self.model.stream(messages):
+            delta = chunk.text if isinstance(chunk.text, str) else str(chunk.content)
+            if delta:
+                parts.append(delta)
+                yield delta
+        t_generated = time.perf_counter()
+        v = verify_answer("".join(parts), sources, embed=self.embed, threshold=self.settings.support_threshold)
+        yield Answer(question=question, answer=v.text, abstained=v.abstained, citations=v.citations, engine=self.name,
+                     model=self.model_name, grounded=v.grounded, invalid_citations=v.invalid_citations,
+                     unsupported_sentences=v.unsupported,
+                     timings_ms={"build_prompt": (t_prompt - t0) * 1000, "generate": (t_generated - t_prompt) * 1000,
+                                 "verify": (time.perf_counter() - t_generated) * 1000},
+                     extra={"prompt_tokens": prompt_tokens, "sources": len(sources),
+                            "raw_answer": "".join(parts)})

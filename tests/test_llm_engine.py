@@ -1,0 +1,270 @@
+"""The LLM answer chain driven by LangChain's fake chat models: prompt, streaming, citation
+verification, refusals, follow-ups. Nothing here loads a real model or calls a service."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from langchain_core.documents import Document
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from assistant.answers import ABSTAIN_TEXT, Answer, EngineError, get_engine
+from assistant.embeddings import HashEmbedder
+from assistant.llm_engine import LLMEngine
+from assistant.pipeline import Assistant, check_citations
+from assistant.verify import is_refusal, strip_invalid
+
+A = ("(MENAFN) Iraq has taken in 450 ISIS detainees from Syria, the deputy foreign minister said on Sunday. "
+     "The talks were held in Baghdad. Officials praised the weather.")
+B = ("The weather was mild. The Iraqi side announced the transfer of about 5,500 ISIS detainees "
+     "from Syria to Iraq. Some will be returned to more than 60 countries.")
+Q = "How many ISIS detainees has Iraq received from Syria?"
+
+
+def passage(doc_id, text, date, source, title, start=0):
+    return Document(id=f"{doc_id}-0", page_content=text,
+                    metadata={"doc_id": doc_id, "date": date, "source": source, "title": title, "url": "",
+                              "start": start, "end": start + len(text), "chunk_id": f"{doc_id}-0", "score": 0.5})
+
+
+PASSAGES = [passage("a.txt", A, "2026-02-02", "MENAFN", "Iraq receives ISIS detainees", start=100),
+            passage("b.txt", B, "2026-01-21", "Kurdistan24", "Transfer of detainees announced")]
+
+
+class RecordingChat(GenericFakeChatModel):
+    """GenericFakeChatModel that remembers the messages of every call (its stream goes through _generate)."""
+
+    calls: list = []
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.calls.append(messages)
+        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+
+def fake(*replies: str) -> RecordingChat:
+    return RecordingChat(messages=iter([AIMessage(content=r) for r in replies]), calls=[])
+
+
+@pytest.fixture
+def llm_settings(hash_settings):
+    return hash_settings.with_overrides(llm="extractive", support_threshold=0.4)  # hashing-embedder scale
+
+
+def engine_with(settings, *replies, **overrides):
+    return LLMEngine(fake(*replies), settings.with_overrides(**overrides) if overrides else settings,
+                     name="fake", model_name="fake-model", embedder=HashEmbedder())
+
+
+def run(engine, question=Q, passages=PASSAGES, history=()):
+    items = list(engine.stream(question, list(history), passages))
+    assert isinstance(items[-1], Answer) and all(isinstance(i, str) for i in items[:-1])
+    return items[:-1], items[-1]
+
+
+def test_valid_citations_quote_the_source_sentence_exactly(llm_settings):
+    reply = "Iraq has taken in 450 ISIS detainees from Syria [1]. The transfer of about 5,500 ISIS detainees was announced [2]."
+    deltas, ans = run(engine_with(llm_settings, reply))
+    assert "".join(deltas) == reply  # streamed as the model produced it
+    assert ans.answer == reply and not ans.abstained and ans.grounded
+    assert ans.invalid_citations == 0 and ans.unsupported_sentences == []
+    assert [c.n for c in ans.citations] == [1, 2]
+    a, b = ans.citations
+    assert (a.doc_id, a.date, a.source) == ("a.txt", "2026-02-02", "MENAFN")
+    assert a.quote.startswith("(MENAFN) Iraq has taken in 450") and (a.start, a.end) == (100, 100 + A.index(" The talks"))
+    assert B[b.start:b.end] == b.quote and "5,500" in b.quote
+    check_citations(ans, PASSAGES)
+
+
+def test_invalid_citations_are_counted_and_removed(llm_settings):
+    reply = "Iraq has taken in 450 ISIS detainees from Syria [1][7]. About 5,500 are to be moved [3, 2]."
+    _, ans = run(engine_with(llm_settings, reply))
+    assert ans.invalid_citations == 2
+    assert ans.answer == "Iraq has taken in 450 ISIS detainees from Syria [1]. About 5,500 are to be moved [2]."
+    assert [c.n for c in ans.citations] == [1, 2] and ans.grounded
+
+
+def test_answer_with_only_invalid_citations_is_not_grounded(llm_settings):
+    _, ans = run(engine_with(llm_settings, "Iraq has taken in 450 ISIS detainees from Syria [5]."))
+    assert ans.invalid_citations == 1 and ans.citations == [] and not ans.grounded and not ans.abstained
+    assert ans.answer == "Iraq has taken in 450 ISIS detainees from Syria."  # kept, never dressed up
+    assert ans.unsupported_sentences == [{"sentence": ans.answer, "cited": [], "similarity": None}]
+
+
+def test_missing_citations_mean_not_grounded(llm_settings):
+    _, ans = run(engine_with(llm_settings, "Iraq has received 450 detainees."))
+    assert not ans.grounded and ans.citations == [] and ans.invalid_citations == 0
+    assert ans.unsupported_sentences[0]["cited"] == []
+
+
+def test_cited_sentence_the_source_does_not_support_is_listed(llm_settings):
+    reply = ("Iraq has taken in 450 ISIS detainees from Syria [1]. "
+             "The president of France opened a new bridge over the river Seine [2].")
+    _, ans = run(engine_with(llm_settings, reply))
+    assert ans.grounded  # one claim is backed
+    assert [u["sentence"] for u in ans.unsupported_sentences] == [
+        "The president of France opened a new bridge over the river Seine."]
+    assert ans.unsupported_sentences[0]["cited"] == [2] and ans.unsupported_sentences[0]["similarity"] < 0.4
+
+
+def test_marker_after_the_full_stop_belongs_to_the_sentence_before(llm_settings):
+    _, ans = run(engine_with(llm_settings, "Iraq has taken in 450 ISIS detainees from Syria. [1]"))
+    assert [c.n for c in ans.citations] == [1] and ans.unsupported_sentences == []
+
+
+@pytest.mark.parametrize("reply", [ABSTAIN_TEXT, "The articles don't say.", "The sources do not mention who owns it.",
+                                   "Answer: The articles don't say. [1]", "I don't know."])
+def test_refusals_are_abstentions(llm_settings, reply):
+    _, ans = run(engine_with(llm_settings, reply))
+    assert ans.abstained and ans.answer == ABSTAIN_TEXT and ans.citations == [] and ans.grounded
+
+
+def test_partial_refusal_with_a_cited_claim_is_an_answer(llm_settings):
+    reply = "The articles don't say who decided. Iraq has taken in 450 ISIS detainees from Syria [1]."
+    _, ans = run(engine_with(llm_settings, reply))
+    assert not ans.abstained and [c.n for c in ans.citations] == [1]
+    assert not is_refusal(reply)
+
+
+def test_no_passages_abstains_without_calling_the_model(llm_settings):
+    engine = engine_with(llm_settings, "should not be used")
+    _, ans = run(engine, passages=[])
+    assert ans.abstained and engine.model.calls == []
+
+
+def test_prompt_numbers_sources_with_title_date_outlet_and_keeps_a_fixed_prefix(llm_settings):
+    engine = engine_with(llm_settings, "x [1].", "y [1].")
+    run(engine)
+    run(engine, question="Where were the talks held?")
+    first, second = engine.model.calls
+    assert first[0].type == "system" and first[0].content == second[0].content  # the cacheable prefix
+    assert "{" not in first[0].content and "The articles don't say." in first[0].content
+    user = first[1].content
+    assert "[1] Iraq receives ISIS detainees (2026-02-02, MENAFN)" in user
+    assert "[2] Transfer of detainees announced (2026-01-21, Kurdistan24)" in user
+    assert user.rstrip().endswith(f"Question: {Q}")
+    assert "Where were the talks held?" in second[1].content
+
+
+def test_compression_keeps_relevant_sentences_within_the_budget(llm_settings):
+    from assistant.tokens import count_tiktoken
+
+    long_b = B + " " + " ".join(f"Filler sentence number {i} talks about football results." for i in range(60))
+    passages = [PASSAGES[0], passage("b.txt", long_b, "2026-01-21", "Kurdistan24", "Transfer")]
+    whole = engine_with(llm_settings, "x [1].", compress=False)
+    small = engine_with(llm_settings, "x [1].", compress=True, context_tokens=120)
+    _, a_whole = run(whole, passages=passages)
+    _, a_small = run(small, passages=passages)
+    sources_small = small.model.calls[0][1].content.split("Question:")[0]
+    assert count_tiktoken(sources_small) <= 120 + 5
+    assert "450 ISIS detainees" in sources_small and "5,500" in sources_small
+    assert "football" not in sources_small
+    assert a_whole.extra["prompt_tokens"] - a_small.extra["prompt_tokens"] > 500
+    assert "Filler sentence number 59" in whole.model.calls[0][1].content  # whole chunks when it fits
+
+
+def test_whole_passages_are_trimmed_to_the_context_window(llm_settings):
+    from assistant.tokens import count_tiktoken
+
+    huge = [passage(f"{i}.txt", " ".join(f"Sentence {i}-{j} about detainees in Iraq." for j in range(200)),
+                    "2026-01-01", "X", f"T{i}") for i in range(4)]
+    engine = engine_with(llm_settings, "x [1].", compress=False, n_ctx=1024, max_answer_tokens=200)
+    _, ans = run(engine, passages=huge)
+    total = sum(count_tiktoken(m.content) for m in engine.model.calls[0])
+    assert total <= 1024 - 200 and ans.extra["prompt_tokens"] == total
+
+
+def test_follow_up_is_condensed_before_retrieval_and_timed(llm_settings):
+    seen = []
+
+    class Retriever:
+        def invoke(self, query, **kw):
+            seen.append(query)
+            return PASSAGES
+
+    model = fake("How many more ISIS detainees might Iraq receive from Syria?", "About 5,500 more [2].")
+    engine = LLMEngine(model, llm_settings, name="fake", model_name="fake-model", embedder=HashEmbedder())
+    assistant = Assistant(llm_settings, engine=engine, retriever=Retriever())
+    ans = assistant.ask("And how many more?", ["How many ISIS detainees has Iraq received from Syria?"])
+    assert "How many more ISIS detainees might Iraq receive from Syria?" in seen[0]
+    condense_msgs = model.calls[0]
+    assert "How many ISIS detainees has Iraq received from Syria?" in condense_msgs[1].content
+    assert "And how many more?" in condense_msgs[1].content
+    assert "Question: How many more ISIS detainees might Iraq receive" in model.calls[1][1].content
+    assert ans.question == "And how many more?"
+    assert ans.extra["standalone_question"] == "How many more ISIS detainees might Iraq receive from Syria?"
+    t = ans.timings_ms
+    assert t["condense"] > 0 and t["first_token"] >= t["condense"] + t["retrieve"] and t["total"] >= t["first_token"]
+    assert ans.to_json()["engine"] == "fake" and ans.to_json()["model"] == "fake-model"
+
+
+def test_unusable_condensation_falls_back_to_the_question(llm_settings):
+    engine = engine_with(llm_settings, "[1] " + "very long " * 100)
+    assert engine.condense("And him?", ["Who is Zubov?"]) == "And him?"
+    assert engine_with(llm_settings, "unused").condense("Who is Zubov?", []) == "Who is Zubov?"
+
+
+def test_chain_as_a_langchain_runnable(llm_settings):
+    class Retriever:
+        def invoke(self, query, **kw):
+            return PASSAGES
+
+    engine = engine_with(llm_settings, "Iraq has taken in 450 ISIS detainees from Syria [1].",
+                         "Iraq has taken in 450 ISIS detainees from Syria [1].")
+    chain = Assistant(llm_settings, engine=engine, retriever=Retriever()).as_runnable()
+    ans = chain.invoke({"question": Q})
+    assert isinstance(ans, Answer) and ans.citations[0].doc_id == "a.txt"
+    items = list(chain.stream({"question": Q, "history": []}))
+    assert isinstance(items[-1], Answer) and "".join(items[:-1]) == items[-1].answer
+
+
+def test_strip_invalid_understands_marker_variants():
+    text, invalid, used = strip_invalid("A [Source 2]. B [1, 9]. C [0].", 2)
+    assert (text, invalid, used) == ("A [2]. B [1]. C.", 2, [2, 1])
+
+
+def test_engine_strings_and_missing_extras(llm_settings, monkeypatch, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("langchain_ollama", "langchain_openai") else real(name, *a))
+    with pytest.raises(EngineError, match=r"needs the 'ollama' extra: pip install 'news-assistant\[ollama\]'"):
+        get_engine("ollama:llama3.2", llm_settings)
+    with pytest.raises(EngineError, match=r"needs the 'openai' extra"):
+        get_engine("openai:gpt-4o-mini", llm_settings)
+    with pytest.raises(EngineError, match="name the model"):
+        get_engine("openai:", llm_settings)
+    with pytest.raises(EngineError, match="unknown answer engine 'gpt-9'"):
+        get_engine("gpt-9", llm_settings)
+    if importlib.util.find_spec("llama_cpp"):
+        with pytest.raises(EngineError, match="no such file"):
+            get_engine(f"local:{tmp_path}/missing.gguf", llm_settings)
+        (tmp_path / "notes.gguf").write_text("hello")
+        with pytest.raises(EngineError, match="not a GGUF"):
+            get_engine(f"local:{tmp_path}/notes.gguf", llm_settings)
+
+
+def test_auto_means_local_only_when_the_extra_is_installed(monkeypatch):
+    from assistant import answers, local_model
+
+    monkeypatch.setattr(local_model, "is_installed", lambda: False)
+    assert answers.resolve_spec("auto") == "extractive"
+    monkeypatch.setattr(local_model, "is_installed", lambda: True)
+    assert answers.resolve_spec("auto") == "local" and answers.resolve_spec("openai:x") == "openai:x"
+
+
+def test_prompt_files_need_a_fixed_system_section(tmp_path, monkeypatch):
+    from assistant.prompts import PromptError, load_sections
+
+    monkeypatch.setenv("ASSISTANT_PROMPTS_DIR", str(tmp_path))
+    (tmp_path / "answer.txt").write_text("[system]\nToday is {date}.\n[user]\n{sources}\n{question}\n")
+    with pytest.raises(PromptError, match=r"answer.txt: the \[system\] section must have no"):
+        load_sections("answer", ("sources", "question"))
+    (tmp_path / "answer.txt").write_text("[system]\nBe brief.\n[user]\n{sources}\n")
+    with pytest.raises(PromptError, match=r"must contain \{question\}"):
+        load_sections("answer", ("sources", "question"))
+    (tmp_path / "answer.txt").write_text("Be brief. {sources} {question}")
+    with pytest.raises(PromptError, match=r"needs a \[system\] section"):
+        load_sections("answer", ("sources", "question"))
