@@ -84,7 +84,10 @@ def _retrieval_args(s: argparse.ArgumentParser) -> None:
 
 
 def _engine_args(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--llm", help="answer engine (ASSISTANT_LLM): auto, extractive")
+    s.add_argument("--llm", help="answer engine (ASSISTANT_LLM): auto (local if installed, else extractive), "
+                                 "extractive, local, local:/path/model.gguf, openai:MODEL, ollama:MODEL")
+    s.add_argument("--no-compress", dest="compress", action="store_false", default=None,
+                   help="LLM engines: give the model whole passages, not their most relevant sentences")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env(index_dir=args.index_dir, seeds_dir=args.seeds_dir, embedder=args.embedder,
                                      chroma_url=args.chroma_url,
                                      k=getattr(args, "k", None), llm=getattr(args, "llm", None),
+                                     compress=getattr(args, "compress", None),
                                      mode=None if getattr(args, "mode", None) == "all" else getattr(args, "mode", None))
         return COMMANDS[args.command](args, settings)
     except (SettingsError, CommandError) as exc:
@@ -110,12 +114,18 @@ def main(argv: list[str] | None = None) -> int:
         from assistant.embeddings import EmbedderError
         from assistant.evaluation import QuestionSetError
         from assistant.index import IndexStateError
+        from assistant.local_model import LocalModelError
+        from assistant.prompts import PromptError
         from assistant.retrieval import FilterError
         from assistant.vectorstore import ChromaStoreError
 
         if isinstance(exc, (EmbedderError, IndexStateError, FilterError, ChromaStoreError, EngineError,
-                            QuestionSetError)):
+                            QuestionSetError, LocalModelError, PromptError)):
             say(f"error: {exc}")
+            return 2
+        if type(exc).__module__.split(".")[0] in ("openai", "httpx", "ollama", "langchain_openai", "langchain_ollama"):
+            say(f"error: the {getattr(args, 'llm', None) or 'configured'} model could not answer: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             return 2
         raise
 
@@ -280,13 +290,19 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def _stream_to_terminal(stream, answer_type):
+    """Print text as it streams; if verification changed it, print the verified answer too."""
     final = None
+    shown = []
     for item in stream:
         if isinstance(item, answer_type):
             final = item
         else:
+            shown.append(item)
             print(item, end="", flush=True)
     print(flush=True)
+    if final is not None and final.answer.strip() != "".join(shown).strip():
+        say("verified answer:")
+        print(final.answer, flush=True)
     return final
 
 
@@ -299,6 +315,13 @@ def _print_citations(answer) -> None:
         if c.title:
             print(f"    {c.doc_id}, characters {c.start}-{c.end}")
         print(textwrap.fill(f"“{c.quote}”", width=100, initial_indent="    ", subsequent_indent="    "))
+    if answer.invalid_citations:
+        say(f"note: removed {answer.invalid_citations} citation(s) that matched no source")
+    for u in answer.unsupported_sentences:
+        cited = "".join(f"[{n}]" for n in u["cited"]) or "no source"
+        say(f"note: not supported by {cited}: {u['sentence']}")
+    if not answer.grounded:
+        say("warning: this answer has no valid citation; it is not grounded in the articles")
     t = answer.timings_ms
     say(f"({answer.engine}{' ' + answer.model if answer.model else ''}; "
         f"{t.get('total', 0) / 1000:.1f}s, first text after {t.get('first_token', 0) / 1000:.1f}s)")
@@ -346,16 +369,19 @@ def cmd_eval(args, settings: Settings) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
     first = reports[modes[0]]
+    model = f" ({first['model']})" if first.get("model") else ""
     print(f"{path}: {first['questions']} questions ({first['answers']['answerable']} answerable), "
-          f"engine {first['engine']}, k={first['k']}\n")
-    print("| mode   | hit@1 | hit@3 | hit@5 |  MRR  | accuracy | citation precision | abstention accuracy | p50 ms | p95 ms |")
-    print("|--------|-------|-------|-------|-------|----------|--------------------|---------------------|--------|--------|")
+          f"engine {first['engine']}{model}, k={first['k']}\n")
+    print("| mode   | hit@5 |  MRR  | accuracy | citation precision | abstention accuracy | invalid citations "
+          "| unsupported | first token p50 ms | p50 ms | p95 ms |")
+    print("|--------|-------|-------|----------|--------------------|---------------------|-------------------"
+          "|-------------|--------------------|--------|--------|")
     for mode, r in reports.items():
-        m, a, lat = r["retrieval"], r["answers"], r["latency_ms"]
+        m, a, lat, ft = r["retrieval"], r["answers"], r["latency_ms"], r["first_token_ms"]
         cp = "-" if a["citation_precision"] is None else f"{a['citation_precision']:.3f}"
-        print(f"| {mode:<6} | {m['hit_at_1']:.3f} | {m['hit_at_3']:.3f} | {m['hit_at_5']:.3f} | {m['mrr']:.3f} | "
-              f"{a['accuracy']:.3f}    | {cp:<18} | {a['abstention_accuracy']:.3f}               | "
-              f"{lat['p50']:>6.0f} | {lat['p95']:>6.0f} |")
+        print(f"| {mode:<6} | {m['hit_at_5']:.3f} | {m['mrr']:.3f} | {a['accuracy']:.3f}    | {cp:<18} | "
+              f"{a['abstention_accuracy']:.3f}               | {a['invalid_citations']:<17} | "
+              f"{a['unsupported_sentences']:<11} | {ft['p50']:>18.0f} | {lat['p50']:>6.0f} | {lat['p95']:>6.0f} |")
     for mode, r in reports.items():
         failures = [row for row in r["per_question"] if not row["correct"]]
         if failures:

@@ -124,6 +124,17 @@ def _sentence_entities(words: list[str], out: list[str]) -> None:
                     out.append(part)
 
 
+def missing_entities(question: str, passages: Sequence[Document]) -> list[str]:
+    """Names and figures of the question found in no passage (text, title, outlet, dateline or date),
+    aliases and word forms allowed ("Washington" ~ US, "Iraqi" ~ Iraq)."""
+    all_text = " ".join(d.page_content for d in passages) + " " + " ".join(
+        str(d.metadata.get(k) or "") for d in passages for k in ("title", "source", "dateline")) + " " + " ".join(
+        _spelled_date(d.metadata.get("date")) for d in passages)
+    words = re.findall(r"[\w'’.-]+", all_text)
+    return [e for e in question_entities(question)
+            if not any(_related(e, w) for w in words) and e.replace(",", "") not in all_text.replace(",", "")]
+
+
 def _numbers(text: str) -> set[str]:
     """Figures in a sentence, years and days of dates left out."""
     t = re.sub(rf"\b(?:{_MONTHS})\.? \d{{1,2}}\b(?:, \d{{4}})?", " ", text, flags=re.I)
@@ -355,12 +366,7 @@ class ExtractiveEngine:
                 c.score += FIGURE_BONUS
 
         # names and figures the question hinges on, found in no passage: a strong sign the articles don't say
-        all_text = " ".join(d.page_content for d in passages) + " " + " ".join(
-            str(d.metadata.get(k) or "") for d in passages for k in ("title", "source", "dateline")) + " " + " ".join(
-            _spelled_date(d.metadata.get("date")) for d in passages)
-        words = re.findall(r"[\w'’.-]+", all_text)
-        missing = [e for e in question_entities(question)
-                   if not any(_related(e, w) for w in words) and e.replace(",", "") not in all_text.replace(",", "")]
+        missing = missing_entities(question, passages)
         if missing:
             for c in cands:
                 c.score *= MISSING_PENALTY ** len(missing)

@@ -24,6 +24,21 @@ from assistant.verify import verify_answer
 PROMPT_MARGIN = 32  # tokens kept free for the chat template's own markup
 
 
+def citation_grammar(n_sources: int) -> str:
+    """GBNF for the answer shape the prompt asks for: the exact refusal, or one to four sentences
+    each ending in one to three citations of sources 1..n_sources (so none can be invalid)."""
+    nums = " | ".join(f'"{i}"' for i in range(1, n_sources + 1))
+    return "\n".join([
+        'root ::= abstain | answer',
+        f'abstain ::= "{ABSTAIN_TEXT}"',
+        'answer ::= sentence (" " sentence){0,3}',
+        'sentence ::= body cites "."?',
+        'body ::= [^\\[\\]\\n] [^\\[\\]\\n]*',
+        'cites ::= " [" num "]" ("[" num "]"){0,2}',
+        f'num ::= {nums}',
+    ]) + "\n"
+
+
 class LLMEngine:
     def __init__(self, model, settings, *, name: str = "llm", model_name: str | None = None, embedder=None):
         from assistant.prompts import chat_prompt
@@ -90,11 +105,15 @@ class LLMEngine:
         return text
 
     def stream(self, question: str, history: Sequence[str], passages: Sequence[Document]) -> Iterator[StreamItem]:
+        from assistant.extractive import missing_entities
+
         t0 = time.perf_counter()
-        if not passages:
+        missing = missing_entities(question, passages) if passages else []
+        if not passages or missing:  # nothing to answer from, or the question hinges on what no passage names
             yield ABSTAIN_TEXT
+            reason = f"no passage mentions {', '.join(missing)}" if missing else "no passages retrieved"
             yield Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, engine=self.name,
-                         model=self.model_name, timings_ms={"generate": 0.0})
+                         model=self.model_name, timings_ms={"generate": 0.0}, extra={"abstain_reason": reason})
             return
         sources = build_sources(question, passages, budget=self.source_budget(question),
                                 compress=self.settings.compress, embed=self.embed, count=self.count)
@@ -102,17 +121,21 @@ class LLMEngine:
         prompt_tokens = sum(self.count(m.text) for m in messages)
         t_prompt = time.perf_counter()
         parts: list[str] = []
-        for chunk in self.model.stream(messages):
+        kwargs = {}
+        if self.settings.grammar and getattr(self.model, "supports_grammar", False):
+            kwargs["grammar"] = citation_grammar(len(sources))
+        for chunk in self.model.stream(messages, **kwargs):
             delta = chunk.text if isinstance(chunk.text, str) else str(chunk.content)
             if delta:
                 parts.append(delta)
                 yield delta
         t_generated = time.perf_counter()
-        v = verify_answer("".join(parts), sources, embed=self.embed, threshold=self.settings.support_threshold)
+        v = verify_answer("".join(parts), sources, embed=self.embed, threshold=self.settings.support_threshold,
+                          question=question)
         yield Answer(question=question, answer=v.text, abstained=v.abstained, citations=v.citations, engine=self.name,
                      model=self.model_name, grounded=v.grounded, invalid_citations=v.invalid_citations,
                      unsupported_sentences=v.unsupported,
                      timings_ms={"build_prompt": (t_prompt - t0) * 1000, "generate": (t_generated - t_prompt) * 1000,
                                  "verify": (time.perf_counter() - t_generated) * 1000},
                      extra={"prompt_tokens": prompt_tokens, "sources": len(sources),
-                            "raw_answer": "".join(parts)})
+                            "raw_answer": "".join(parts), **({"withheld_answer": v.withheld} if v.withheld else {})})

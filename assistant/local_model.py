@@ -168,12 +168,27 @@ def load_llama(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int):
         return _LOADED[key]
 
 
+_GRAMMARS: dict[str, Any] = {}
+
+
+def compiled_grammar(gbnf: str):
+    """A GBNF grammar compiled once (llama.cpp constrains sampling to strings it accepts)."""
+    if gbnf not in _GRAMMARS:
+        from llama_cpp import LlamaGrammar
+
+        _GRAMMARS[gbnf] = LlamaGrammar.from_string(gbnf, verbose=False)
+    return _GRAMMARS[gbnf]
+
+
 def _role(message: BaseMessage) -> str:
     return {"system": "system", "human": "user", "ai": "assistant"}.get(message.type, "user")
 
 
 class LlamaCppChatModel(BaseChatModel):
-    """A GGUF model as a LangChain chat model (streaming, ``stop`` honoured, greedy by default)."""
+    """A GGUF model as a LangChain chat model (streaming, ``stop`` honoured, greedy by default).
+    ``.stream(messages, grammar=GBNF)`` constrains the output to a grammar."""
+
+    supports_grammar: bool = True
 
     model_path: str
     model_name: str = MODEL_NAME
@@ -204,6 +219,8 @@ class LlamaCppChatModel(BaseChatModel):
         chat = [{"role": _role(m), "content": m.text if hasattr(m, "text") else str(m.content)} for m in messages]
         params = {"max_tokens": kwargs.get("max_tokens", self.max_tokens),
                   "temperature": kwargs.get("temperature", self.temperature)}
+        if kwargs.get("grammar"):
+            params["grammar"] = compiled_grammar(kwargs["grammar"])
         with lock:  # one generation at a time per loaded model
             for part in llm.create_chat_completion(messages=chat, stream=True, stop=stop or None, **params):
                 choice = part["choices"][0]

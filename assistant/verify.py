@@ -2,9 +2,12 @@
 
 * Every ``[n]`` (also ``[1, 2]``, ``[Source 1]``) that maps to no given source is counted in
   ``invalid_citations`` and removed from the text.
-* Each sentence that cites sources is compared with the sentences of its cited sources
-  (embedding cosine); below ``threshold`` it is listed in ``unsupported``, as is a claim that
-  cites nothing. Each citation quotes the source sentence closest to the claims that cite it,
+* Each sentence that cites sources is checked against its cited sources: a figure or a name it
+  states must appear in them (or in the question), and its embedding cosine with their sentences
+  must reach ``threshold``; otherwise it is listed in ``unsupported``, as is a claim that cites
+  nothing. When the cited sources support none of an answer's claims, the answer is withheld:
+  the reply is the refusal and the model's text is kept in ``withheld``. (An answer that cites
+  nothing valid cannot be checked: it is kept, marked not grounded.) Each citation quotes the source sentence closest to the claims that cite it,
   with its offsets in the cleaned article.
 * A refusal ("The articles don't say.", or the model's own wording of it) is an abstention.
   An answer left with no valid citation is ``grounded = False``: the text is kept, never
@@ -37,6 +40,7 @@ class Verified:
     citations: list[Citation]
     invalid_citations: int
     unsupported: list[dict] = field(default_factory=list)
+    withheld: str | None = None  # the model's answer, when none of its claims was supported
 
     @property
     def grounded(self) -> bool:
@@ -49,6 +53,50 @@ def is_refusal(text: str) -> bool:
     plain = MARKER.sub("", text).strip().strip('"')
     sentences = [plain[s:e] for s, e in sentence_spans(plain)] or [plain]
     return all(_REFUSAL.search(s) for s in sentences)
+
+
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+
+
+def _figures(text: str) -> set[str]:
+    out = set()
+    for f in _FIGURE.findall(text):
+        f = f.replace(",", "").rstrip(".")
+        out.add(f.lstrip("0") or "0" if f.isdigit() else f)
+    return out
+
+
+def _names(claim: str) -> set[str]:
+    """Capitalised words of a claim that are not common words ("The", "According", "In")."""
+    from assistant.keyword_index import STOPWORDS
+
+    words = _WORD.findall(claim)
+    return {w for w in words if w[0].isupper() and len(w) > 1 and w.casefold() not in STOPWORDS | _COMMON}
+
+
+_COMMON = {"however", "meanwhile", "additionally", "moreover", "both", "yes", "no", "none", "there", "here",
+           "this", "these", "those", "it", "its", "they", "he", "she", "his", "her", "their", "source", "sources",
+           "article", "articles", "overall", "today", "yesterday", "monday", "tuesday", "wednesday", "thursday",
+           "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+           "sept", "oct", "nov", "dec"}
+
+
+def not_in_sources(claim: str, support: str, question: str) -> list[str]:
+    """Figures and names the claim states that neither its cited sources nor the question contain."""
+    from assistant.aliases import expand
+    from assistant.extractive import _related
+
+    pool = expand(support + " " + question)
+    figures = _figures(pool)
+    words = {w.casefold() for w in _WORD.findall(pool)}
+    missing = [f for f in sorted(_figures(claim)) if f not in figures]
+    for name in sorted(_names(claim)):
+        cf = name.casefold()
+        if cf not in words and not any(_related(cf, w) for w in words):
+            missing.append(name)
+    return missing
 
 
 def _tidy(text: str) -> str:
@@ -100,7 +148,7 @@ def claims(text: str) -> list[tuple[str, list[int]]]:
 
 
 def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[str]], list[list[float]]],
-                  threshold: float) -> Verified:
+                  threshold: float, question: str = "") -> Verified:
     text = re.sub(r"^\s*(answer|example answer)\s*:\s*", "", raw.strip(), flags=re.IGNORECASE)
     text, invalid, used = strip_invalid(text, len(sources))
     if not text or is_refusal(text):
@@ -122,6 +170,8 @@ def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[
             for n in nums:
                 best.setdefault(n, (0.0, by_n[n].sentences[0]))
             continue
+        support_text = " ".join(f"{by_n[n].header} {by_n[n].body}" for n in nums)
+        absent = not_in_sources(claim, support_text, question)
         support = 0.0
         for n in nums:
             src = by_n[n]
@@ -131,8 +181,12 @@ def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[
                 if n not in best or sim > best[n][0]:
                     best[n] = (sim, sent)
             support = max(support, _cos(vectors[claim], vectors[src.body]))
-        if support < threshold:
-            unsupported.append({"sentence": claim, "cited": nums, "similarity": round(support, 3)})
+        if support < threshold or absent:
+            unsupported.append({"sentence": claim, "cited": nums, "similarity": round(support, 3),
+                                **({"not_in_sources": absent} if absent else {})})
+    refuted = [u for u in unsupported if u["cited"]]
+    if refuted and len(unsupported) == len([c for c, _ in parts if c]):
+        return Verified(ABSTAIN_TEXT, True, [], invalid, unsupported, withheld=text)
     citations = []
     for n in used:
         if n not in best:

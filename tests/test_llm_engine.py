@@ -108,6 +108,28 @@ def test_cited_sentence_the_source_does_not_support_is_listed(llm_settings):
     assert ans.unsupported_sentences[0]["cited"] == [2] and ans.unsupported_sentences[0]["similarity"] < 0.4
 
 
+def test_claim_with_figures_or_names_the_source_lacks_is_withheld(llm_settings):
+    _, ans = run(engine_with(llm_settings, "Igor Zubov, Iraq's envoy, is 55 years old [1]."),
+                 question="How old is Iraq's envoy?")
+    assert ans.abstained and ans.answer == ABSTAIN_TEXT and ans.citations == []
+    assert ans.extra["withheld_answer"] == "Igor Zubov, Iraq's envoy, is 55 years old [1]."
+    assert ans.unsupported_sentences[0]["not_in_sources"] == ["55", "Igor", "Zubov"]
+
+
+def test_one_supported_claim_keeps_the_answer_and_lists_the_other(llm_settings):
+    reply = "Iraq has taken in 450 ISIS detainees from Syria [1]. Germany will take 30 of them [2]."
+    _, ans = run(engine_with(llm_settings, reply))
+    assert not ans.abstained and ans.answer == reply and ans.grounded
+    assert [u["not_in_sources"] for u in ans.unsupported_sentences] == [["30", "Germany"]]
+
+
+def test_question_naming_what_no_passage_mentions_abstains_without_the_model(llm_settings):
+    engine = engine_with(llm_settings, "unused")
+    _, ans = run(engine, question="How many ISIS detainees has Germany taken back in 2024?")
+    assert ans.abstained and engine.model.calls == []
+    assert ans.extra["abstain_reason"] == "no passage mentions Germany, 2024"
+
+
 def test_marker_after_the_full_stop_belongs_to_the_sentence_before(llm_settings):
     _, ans = run(engine_with(llm_settings, "Iraq has taken in 450 ISIS detainees from Syria. [1]"))
     assert [c.n for c in ans.citations] == [1] and ans.unsupported_sentences == []
@@ -170,7 +192,7 @@ def test_whole_passages_are_trimmed_to_the_context_window(llm_settings):
     huge = [passage(f"{i}.txt", " ".join(f"Sentence {i}-{j} about detainees in Iraq." for j in range(200)),
                     "2026-01-01", "X", f"T{i}") for i in range(4)]
     engine = engine_with(llm_settings, "x [1].", compress=False, n_ctx=1024, max_answer_tokens=200)
-    _, ans = run(engine, passages=huge)
+    _, ans = run(engine, question="How many detainees are there?", passages=huge)
     total = sum(count_tiktoken(m.content) for m in engine.model.calls[0])
     assert total <= 1024 - 200 and ans.extra["prompt_tokens"] == total
 

