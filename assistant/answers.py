@@ -47,13 +47,14 @@ class Answer:
     grounded: bool = True  # False: an answer left with no valid citation
     invalid_citations: int = 0  # [n] markers that mapped to no given source (removed from the text)
     unsupported_sentences: list[dict] = field(default_factory=list)  # {"sentence", "cited", "similarity"}
+    corrected_citations: list[dict] = field(default_factory=list)  # {"sentence", "from", "to"}
     extra: dict = field(default_factory=dict)  # engine-specific fields, merged into the JSON
 
     def to_json(self) -> dict:
         out = {"question": self.question, "answer": self.answer, "abstained": self.abstained,
                "citations": [c.to_json() for c in self.citations], "retrieved": self.retrieved,
                "engine": self.engine, "grounded": self.grounded, "invalid_citations": self.invalid_citations,
-               "unsupported_sentences": self.unsupported_sentences,
+               "unsupported_sentences": self.unsupported_sentences, "corrected_citations": self.corrected_citations,
                "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
         if self.model:
             out["model"] = self.model

@@ -105,8 +105,15 @@ def evaluate_retrieval(questions: Sequence[Question], retrieve: Callable[[Questi
 
 
 # ---------------------------------------------------------------------------- answers
+_MONTHS = {"jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
+           "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november",
+           "dec": "december"}
+
+
 def _normalize_answer(text: str) -> str:
     text = re.sub(r"\[\d+\]", " ", text)  # citation markers
+    text = re.sub(r"\b(jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?(?=\s+\d)",
+                  lambda m: _MONTHS[m.group(1).casefold()], text, flags=re.IGNORECASE)  # "Jan. 31" = "January 31"
     text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # thousands separators: 5,500 -> 5500
     return re.sub(r"\s+", " ", text).casefold()
 

@@ -134,7 +134,7 @@ class LLMEngine:
                           question=question)
         yield Answer(question=question, answer=v.text, abstained=v.abstained, citations=v.citations, engine=self.name,
                      model=self.model_name, grounded=v.grounded, invalid_citations=v.invalid_citations,
-                     unsupported_sentences=v.unsupported,
+                     unsupported_sentences=v.unsupported, corrected_citations=v.corrected,
                      timings_ms={"build_prompt": (t_prompt - t0) * 1000, "generate": (t_generated - t_prompt) * 1000,
                                  "verify": (time.perf_counter() - t_generated) * 1000},
                      extra={"prompt_tokens": prompt_tokens, "sources": len(sources),

@@ -2,12 +2,13 @@
 
 * Every ``[n]`` (also ``[1, 2]``, ``[Source 1]``) that maps to no given source is counted in
   ``invalid_citations`` and removed from the text.
-* Each sentence that cites sources is checked against its cited sources: a figure or a name it
-  states must appear in them (or in the question), and its embedding cosine with their sentences
-  must reach ``threshold``; otherwise it is listed in ``unsupported``, as is a claim that cites
-  nothing. When the cited sources support none of an answer's claims, the answer is withheld:
-  the reply is the refusal and the model's text is kept in ``withheld``. (An answer that cites
-  nothing valid cannot be checked: it is kept, marked not grounded.) Each citation quotes the source sentence closest to the claims that cite it,
+* Each sentence that cites sources is checked against them: the figures and names it states must
+  appear in them (or in the question), and its embedding cosine with their sentences must reach
+  ``threshold``; otherwise it is listed in ``unsupported``, as is a claim that cites nothing.
+* A claim whose figures and names are all in another given source, not the cited one, has its
+  citation moved to that source, and the move is reported in ``corrected``.
+* When every claim states a figure or name that no given source contains, the answer is
+  withheld: the reply is the refusal and the model's text is kept in ``withheld``. Each citation quotes the source sentence closest to the claims that cite it,
   with its offsets in the cleaned article.
 * A refusal ("The articles don't say.", or the model's own wording of it) is an abstention.
   An answer left with no valid citation is ``grounded = False``: the text is kept, never
@@ -40,7 +41,8 @@ class Verified:
     citations: list[Citation]
     invalid_citations: int
     unsupported: list[dict] = field(default_factory=list)
-    withheld: str | None = None  # the model's answer, when none of its claims was supported
+    withheld: str | None = None  # the model's answer, when every claim stated facts no source has
+    corrected: list[dict] = field(default_factory=list)  # citations moved to the source holding the facts
 
     @property
     def grounded(self) -> bool:
@@ -128,22 +130,29 @@ def strip_invalid(text: str, n_sources: int) -> tuple[str, int, list[int]]:
     return _tidy(MARKER.sub(fix, text)), invalid, used
 
 
-def claims(text: str) -> list[tuple[str, list[int]]]:
-    """(claim without markers, cited numbers) per sentence; markers that open a sentence
-    ("…offshore. [1] Then…") belong to the sentence before."""
-    out: list[tuple[str, list[int]]] = []
+@dataclass
+class Claim:
+    text: str  # the sentence without its markers
+    nums: list[int]  # the sources it cites
+    markers: list[tuple[int, int]]  # where its markers are in the answer text
+
+
+def claims(text: str) -> list[Claim]:
+    """One claim per sentence; markers that open a sentence ("…offshore. [1] Then…") belong to
+    the sentence before."""
+    out: list[Claim] = []
     for s, e in sentence_spans(text):
         sent = text[s:e]
         lead = _LEADING_MARKERS.match(sent)
         if lead and out:
-            out[-1][1].extend(int(x) for x in re.findall(r"\d+", lead.group(0)))
-            sent = sent[lead.end():]
-        nums = [int(x) for x in re.findall(r"\[(\d+)\]", sent)]
+            for m in re.finditer(r"\[(\d+)\]", lead.group(0)):
+                out[-1].nums.append(int(m.group(1)))
+                out[-1].markers.append((s + m.start(), s + m.end()))
+            s, sent = s + lead.end(), sent[lead.end():]
+        found = list(re.finditer(r"\[(\d+)\]", sent))
         plain = _tidy(MARKER.sub("", sent))
-        if plain.strip(" .") or nums:
-            out.append((plain, nums))
-        elif out and nums:
-            out[-1][1].extend(nums)
+        if plain.strip(" .") or found:
+            out.append(Claim(plain, [int(m.group(1)) for m in found], [(s + m.start(), s + m.end()) for m in found]))
     return out
 
 
@@ -155,45 +164,68 @@ def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[
         return Verified(ABSTAIN_TEXT, True, [], invalid)
     parts = claims(text)
     by_n = {s.n: s for s in sources}
-    sentence_texts = [(n, sent) for s in sources for sent in s.sentences for n in [s.n]]
-    need = [c for c, nums in parts if c] + [s.text for _, s in sentence_texts] + [s.body for s in sources]
+    src_text = {s.n: f"{s.header} {s.body}" for s in sources}
+    everything = " ".join(src_text.values())
+    need = [c.text for c in parts if c.text] + [x.text for s in sources for x in s.sentences] + [s.body for s in sources]
     vectors = dict(zip(need, embed(need))) if need else {}
-    best: dict[int, tuple[float, object]] = {}  # n -> (similarity, Sentence)
+
+    def closest(claim: str, n: int):
+        """(similarity, the source sentence closest to the claim) for source n."""
+        sims = [(_cos(vectors[claim], vectors[x.text]), x) for x in by_n[n].sentences]
+        best_sim, best_sent = max(sims, key=lambda t: t[0])
+        return max(best_sim, _cos(vectors[claim], vectors[by_n[n].body])), best_sent
+
+    quotes: dict[int, tuple[float, object]] = {}  # n -> (similarity, Sentence) of the best-supported use
     unsupported: list[dict] = []
-    for claim, nums in parts:
-        nums = [n for n in dict.fromkeys(nums) if n in by_n]
-        if not nums:
-            if claim and not is_refusal(claim):
-                unsupported.append({"sentence": claim, "cited": [], "similarity": None})
-            continue
-        if not claim:
+    corrected: list[dict] = []
+    edits: list[tuple[int, int, str]] = []
+    checked = invented = 0
+    for c in parts:
+        nums = [n for n in dict.fromkeys(c.nums) if n in by_n]
+        if not c.text:
             for n in nums:
-                best.setdefault(n, (0.0, by_n[n].sentences[0]))
+                quotes.setdefault(n, (0.0, by_n[n].sentences[0]))
             continue
-        support_text = " ".join(f"{by_n[n].header} {by_n[n].body}" for n in nums)
-        absent = not_in_sources(claim, support_text, question)
+        if is_refusal(c.text):
+            continue
+        checked += 1
+        made_up = not_in_sources(c.text, everything, question)  # in no source at all: invented
+        invented += bool(made_up)
+        if not nums:
+            unsupported.append({"sentence": c.text, "cited": [], "similarity": None,
+                                **({"not_in_sources": made_up} if made_up else {})})
+            continue
+        absent = not_in_sources(c.text, " ".join(src_text[n] for n in nums), question)
+        if absent and not made_up:
+            # the facts are in another given source: point the citation there, and say so
+            holders = [n for n in by_n if not not_in_sources(c.text, src_text[n], question)]
+            if holders:
+                new = max(holders, key=lambda n: closest(c.text, n)[0])
+                corrected.append({"sentence": c.text, "from": nums, "to": [new]})
+                edits += [(a, b, f"[{new}]" if i == 0 else "") for i, (a, b) in enumerate(c.markers)]
+                nums, absent = [new], []
         support = 0.0
         for n in nums:
-            src = by_n[n]
-            for sent in src.sentences:
-                sim = _cos(vectors[claim], vectors[sent.text])
-                support = max(support, sim)
-                if n not in best or sim > best[n][0]:
-                    best[n] = (sim, sent)
-            support = max(support, _cos(vectors[claim], vectors[src.body]))
+            sim, sent = closest(c.text, n)
+            support = max(support, sim)
+            if n not in quotes or sim > quotes[n][0]:
+                quotes[n] = (sim, sent)
         if support < threshold or absent:
-            unsupported.append({"sentence": claim, "cited": nums, "similarity": round(support, 3),
+            unsupported.append({"sentence": c.text, "cited": nums, "similarity": round(support, 3),
                                 **({"not_in_sources": absent} if absent else {})})
-    refuted = [u for u in unsupported if u["cited"]]
-    if refuted and len(unsupported) == len([c for c, _ in parts if c]):
+    if checked and invented == checked:  # every claim states something no source contains
         return Verified(ABSTAIN_TEXT, True, [], invalid, unsupported, withheld=text)
+    for a, b, new in sorted(edits, reverse=True):
+        text = text[:a] + new + text[b:]
+    text = _tidy(text)
+    used = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", text)))
     citations = []
     for n in used:
-        if n not in best:
+        if n not in quotes:
             continue
-        sent = best[n][1]
+        sent = quotes[n][1]
         m = by_n[n].doc.metadata
         citations.append(Citation(n=n, doc_id=m["doc_id"], title=m.get("title") or "", date=m.get("date") or None,
                                   source=m.get("source") or "", url=m.get("url") or "", quote=sent.text,
                                   start=sent.start, end=sent.end))
-    return Verified(text, False, citations, invalid, unsupported)
+    return Verified(text, False, citations, invalid, unsupported, corrected=corrected)

@@ -20,14 +20,21 @@ CITATION = {"type": "object", "additionalProperties": False,
                            "start": {"type": "integer", "minimum": 0}, "end": {"type": "integer", "minimum": 1}}}
 ASK_SCHEMA = {
     "type": "object",
-    "required": ["question", "answer", "abstained", "citations", "retrieved", "engine", "timings_ms"],
+    "required": ["question", "answer", "abstained", "citations", "retrieved", "engine", "timings_ms", "grounded",
+                 "invalid_citations", "unsupported_sentences"],
     "properties": {
         "question": {"type": "string"}, "answer": {"type": "string", "minLength": 1}, "abstained": {"type": "boolean"},
         "citations": {"type": "array", "items": CITATION},
         "retrieved": {"type": "array", "minItems": 1, "items": {
             "type": "object", "required": ["doc_id", "chunk_id", "score"],
             "properties": {"doc_id": {"type": "string"}, "chunk_id": {"type": "string"}, "score": {"type": "number"}}}},
-        "engine": {"type": "string"},
+        "engine": {"type": "string"}, "model": {"type": "string"}, "grounded": {"type": "boolean"},
+        "invalid_citations": {"type": "integer", "minimum": 0},
+        "unsupported_sentences": {"type": "array", "items": {
+            "type": "object", "required": ["sentence", "cited", "similarity"],
+            "properties": {"sentence": {"type": "string"}, "cited": {"type": "array", "items": {"type": "integer"}},
+                           "similarity": {"type": ["number", "null"]},
+                           "not_in_sources": {"type": "array", "items": {"type": "string"}}}}},
         "timings_ms": {"type": "object", "required": ["retrieve", "first_token", "total"],
                        "additionalProperties": {"type": "number"}},
     },

@@ -123,6 +123,15 @@ def test_one_supported_claim_keeps_the_answer_and_lists_the_other(llm_settings):
     assert [u["not_in_sources"] for u in ans.unsupported_sentences] == [["30", "Germany"]]
 
 
+def test_citation_pointing_at_the_wrong_source_is_moved_and_reported(llm_settings):
+    reply = "Iraq has taken in 450 ISIS detainees from Syria [1]. The talks were held in Baghdad [2]."
+    _, ans = run(engine_with(llm_settings, reply, compress=False))
+    assert ans.answer == "Iraq has taken in 450 ISIS detainees from Syria [1]. The talks were held in Baghdad [1]."
+    assert ans.corrected_citations == [{"sentence": "The talks were held in Baghdad.", "from": [2], "to": [1]}]
+    assert [c.n for c in ans.citations] == [1] and ans.citations[0].doc_id == "a.txt"
+    assert ans.to_json()["corrected_citations"] == ans.corrected_citations
+
+
 def test_question_naming_what_no_passage_mentions_abstains_without_the_model(llm_settings):
     engine = engine_with(llm_settings, "unused")
     _, ans = run(engine, question="How many ISIS detainees has Germany taken back in 2024?")

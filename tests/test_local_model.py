@@ -10,11 +10,13 @@ import shutil
 import subprocess
 import sys
 
+import jsonschema
 import pytest
+from test_ask_eval import ASK_SCHEMA
 
 from assistant import local_model
 from assistant.local_model import LocalModelError, packaged_model_path
-from tests.conftest import ROOT, VENV_BIN
+from conftest import ROOT, VENV_BIN
 
 
 @pytest.fixture
@@ -127,6 +129,7 @@ def test_real_local_model_offline_from_the_cli(local_settings, tmp_path):
                          capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     ans = json.loads(out.stdout)
+    jsonschema.validate(ans, ASK_SCHEMA)
     assert "Mehran" in ans["answer"] and ans["engine"] == "local" and ans["model"] == local_model.MODEL_NAME
     assert ans["grounded"] and ans["invalid_citations"] == 0
     assert "000_9b2a7a8087030aa2.txt" in {c["doc_id"] for c in ans["citations"]}

@@ -14,7 +14,7 @@ pytest.importorskip("langchain_openai")
 from assistant.answers import get_engine  # noqa: E402
 from assistant.embeddings import HashEmbedder  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
-from tests.test_llm_engine import PASSAGES  # noqa: E402
+from test_llm_engine import PASSAGES  # noqa: E402
 
 
 class FakeOpenAI(BaseHTTPRequestHandler):
