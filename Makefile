@@ -45,6 +45,7 @@ test: install-test
 bench: install-test
 	$(PY) bench/retrieval_eval.py
 	$(PY) bench/abstention_sweep.py
+	$(PY) bench/llm_vs_tutorial.py
 
 clean-index:
 	rm -rf index

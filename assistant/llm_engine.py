@@ -11,6 +11,7 @@ never changes, so llama.cpp reuses its cache for it and reads only the sources a
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Iterator, Sequence
 
@@ -19,24 +20,49 @@ from langchain_core.output_parsers import StrOutputParser
 
 from assistant.answers import ABSTAIN_TEXT, Answer, StreamItem
 from assistant.context import build_sources, render_sources
-from assistant.verify import verify_answer
+from assistant.verify import MARKER, Verified, verify_answer
 
 PROMPT_MARGIN = 32  # tokens kept free for the chat template's own markup
 
 
 def citation_grammar(n_sources: int) -> str:
-    """GBNF for the answer shape the prompt asks for: the exact refusal, or one to four sentences
-    each ending in one to three citations of sources 1..n_sources (so none can be invalid)."""
+    """GBNF for the answer shape the prompt asks for: the exact refusal, or one to four sentences,
+    each "claim [n]." with one to three citations of sources 1..n_sources (so none can be invalid).
+    Inside a claim a full stop must be followed by a non-space ("U.S.", "5.5"), so a claim cannot
+    hide a second, uncited sentence."""
     nums = " | ".join(f'"{i}"' for i in range(1, n_sources + 1))
     return "\n".join([
         'root ::= abstain | answer',
         f'abstain ::= "{ABSTAIN_TEXT}"',
         'answer ::= sentence (" " sentence){0,3}',
-        'sentence ::= body cites "."?',
-        'body ::= [^\\[\\]\\n] [^\\[\\]\\n]*',
+        'sentence ::= body cites "."',
+        'body ::= char (char | "." tight)*',
+        'char ::= [^.\\[\\]\\n]',
+        'tight ::= [^ .\\[\\]\\n]',
         'cites ::= " [" num "]" ("[" num "]"){0,2}',
         f'num ::= {nums}',
     ]) + "\n"
+
+
+_KINDS = {"number": "figure", "age": "age", "date": "date", "person": "person's name", "name": "name"}
+
+
+def lacks_asked_kind(question: str, answer: str) -> str | None:
+    """The kind of thing the question asks for (a figure for "how many", a date for "when", a name
+    for "who / which outlet"), if the answer holds none beyond what the question says; else None."""
+    from assistant.extractive import has_answer_type, question_entities, question_type
+
+    qtype = question_type(question)
+    if qtype not in _KINDS:
+        return None
+    from assistant.keyword_index import STOPWORDS
+
+    asked = question_entities(question) + re.findall(r"[\w'’.-]+", question)
+    text = MARKER.sub("", answer).strip()
+    first = re.match(r"[\w'’.-]+", text)
+    if first and first.group(0).casefold() not in STOPWORDS:
+        text = "so " + text  # an opening name ("MENAFN reported…") counts like any other
+    return None if has_answer_type(qtype, text, asked) else _KINDS[qtype]
 
 
 class LLMEngine:
@@ -132,10 +158,14 @@ class LLMEngine:
         t_generated = time.perf_counter()
         v = verify_answer("".join(parts), sources, embed=self.embed, threshold=self.settings.support_threshold,
                           question=question)
+        lacking = None if v.abstained else lacks_asked_kind(question, v.text)
+        if lacking:  # "Which prison?" -> "the secure location mentioned in [1]": not an answer
+            v = Verified(ABSTAIN_TEXT, True, [], v.invalid_citations, v.unsupported, withheld=v.text)
         yield Answer(question=question, answer=v.text, abstained=v.abstained, citations=v.citations, engine=self.name,
                      model=self.model_name, grounded=v.grounded, invalid_citations=v.invalid_citations,
                      unsupported_sentences=v.unsupported, corrected_citations=v.corrected,
                      timings_ms={"build_prompt": (t_prompt - t0) * 1000, "generate": (t_generated - t_prompt) * 1000,
                                  "verify": (time.perf_counter() - t_generated) * 1000},
                      extra={"prompt_tokens": prompt_tokens, "sources": len(sources),
-                            "raw_answer": "".join(parts), **({"withheld_answer": v.withheld} if v.withheld else {})})
+                            "raw_answer": "".join(parts), **({"withheld_answer": v.withheld} if v.withheld else {}),
+                            **({"abstain_reason": f"the answer gives no {lacking}"} if lacking else {})})

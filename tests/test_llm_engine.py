@@ -132,6 +132,15 @@ def test_citation_pointing_at_the_wrong_source_is_moved_and_reported(llm_setting
     assert ans.to_json()["corrected_citations"] == ans.corrected_citations
 
 
+def test_answer_without_the_asked_kind_of_thing_is_withheld(llm_settings):
+    reply = "The detainees are held in the secure facilities mentioned in the source [1]."
+    _, ans = run(engine_with(llm_settings, reply), question="Which Iraqi prison holds the ISIS detainees from Syria?")
+    assert ans.abstained and ans.extra["abstain_reason"] == "the answer gives no name"
+    assert ans.extra["withheld_answer"] == reply
+    _, ok = run(engine_with(llm_settings, "Iraq has taken in 450 ISIS detainees from Syria [1]."))
+    assert not ok.abstained  # "how many" answered with a figure
+
+
 def test_question_naming_what_no_passage_mentions_abstains_without_the_model(llm_settings):
     engine = engine_with(llm_settings, "unused")
     _, ans = run(engine, question="How many ISIS detainees has Germany taken back in 2024?")

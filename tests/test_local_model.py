@@ -39,6 +39,7 @@ def test_assembles_once_atomically_and_verifies(small_parts, tmp_path, monkeypat
     models = tmp_path / "models"
     path = packaged_model_path(models)
     assert path.read_bytes() == whole and path.name == local_model.MODEL_FILE
+    assert path.stat().st_mode & 0o777 == 0o644
     assert sorted(p.name for p in models.iterdir() if not p.name.endswith(".lock")) == \
         [local_model.MODEL_FILE, local_model.MODEL_FILE + ".verified"]  # no temporary file left behind
     mtime = path.stat().st_mtime_ns
