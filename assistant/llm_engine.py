@@ -26,19 +26,15 @@ PROMPT_MARGIN = 32  # tokens kept free for the chat template's own markup
 
 
 def citation_grammar(n_sources: int) -> str:
-    """GBNF for the answer shape the prompt asks for: the exact refusal, or one to four sentences,
-    each "claim [n]." with one to three citations of sources 1..n_sources (so none can be invalid).
-    Inside a claim a full stop must be followed by a non-space ("U.S.", "5.5"), so a claim cannot
-    hide a second, uncited sentence."""
+    """GBNF for the answer shape the prompt asks for: the exact refusal, or one to four sentences
+    each ending in one to three citations of sources 1..n_sources (so none can be invalid)."""
     nums = " | ".join(f'"{i}"' for i in range(1, n_sources + 1))
     return "\n".join([
         'root ::= abstain | answer',
         f'abstain ::= "{ABSTAIN_TEXT}"',
         'answer ::= sentence (" " sentence){0,3}',
-        'sentence ::= body cites "."',
-        'body ::= char (char | "." tight)*',
-        'char ::= [^.\\[\\]\\n]',
-        'tight ::= [^ .\\[\\]\\n]',
+        'sentence ::= body cites "."?',
+        'body ::= [^\\[\\]\\n] [^\\[\\]\\n]*',
         'cites ::= " [" num "]" ("[" num "]"){0,2}',
         f'num ::= {nums}',
     ]) + "\n"
