@@ -113,6 +113,31 @@ class HashEmbedder(Embeddings):
         return self._vector(text)
 
 
+class RememberingEmbedder:
+    """Embeds texts with the embedder named by ``spec`` (loaded on first use), remembering vectors:
+    the answer engines see the same passages' sentences question after question."""
+
+    def __init__(self, spec: str, embedder: Embeddings | None = None, limit: int = 20000):
+        self.spec = spec
+        self._embedder = embedder
+        self._vectors: dict[str, list[float]] = {}
+        self._limit = limit
+
+    @property
+    def embedder(self) -> Embeddings:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.spec)
+        return self._embedder
+
+    def __call__(self, texts: list[str]) -> list[list[float]]:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            if len(self._vectors) > self._limit:
+                self._vectors.clear()
+            self._vectors.update(zip(missing, self.embedder.embed_documents(missing)))
+        return [self._vectors[t] for t in texts]
+
+
 @lru_cache(maxsize=4)
 def get_embedder(spec: str) -> Embeddings:
     """The embedder for a spec string, loaded once per process."""

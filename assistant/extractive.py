@@ -27,6 +27,7 @@ from langchain_core.documents import Document
 
 from assistant.aliases import aliases, canonical, normalize_names
 from assistant.answers import ABSTAIN_TEXT, Answer, Citation, StreamItem
+from assistant.embeddings import RememberingEmbedder
 from assistant.keyword_index import tokenize
 from assistant.sentences import sentence_spans
 
@@ -248,26 +249,12 @@ class ExtractiveEngine:
 
     def __init__(self, settings, embedder=None):
         self.settings = settings
-        self._embedder = embedder
         self.threshold = settings.abstain_threshold
-        self._cache: dict[str, list[float]] = {}
+        self._embed = RememberingEmbedder(settings.embedder, embedder)
 
     @property
     def embedder(self):
-        if self._embedder is None:
-            from assistant.embeddings import get_embedder
-
-            self._embedder = get_embedder(self.settings.embedder)
-        return self._embedder
-
-    def _embed(self, texts: list[str]) -> list[list[float]]:
-        """Embeddings, remembered: the same passages' sentences come back question after question."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            if len(self._cache) > 20000:
-                self._cache.clear()
-            self._cache.update(zip(missing, self.embedder.embed_documents(missing)))
-        return [self._cache[t] for t in texts]
+        return self._embed.embedder
 
     def condense(self, question: str, history: Sequence[str]) -> str:
         """No model to rewrite follow-ups: retrieval and scoring read the earlier turn instead."""

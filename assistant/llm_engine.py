@@ -20,6 +20,7 @@ from langchain_core.output_parsers import StrOutputParser
 
 from assistant.answers import ABSTAIN_TEXT, Answer, StreamItem
 from assistant.context import build_sources, render_sources
+from assistant.embeddings import RememberingEmbedder
 from assistant.verify import MARKER, Verified, verify_answer
 
 PROMPT_MARGIN = 32  # tokens kept free for the chat template's own markup
@@ -72,26 +73,12 @@ class LLMEngine:
         self.answer_prompt = chat_prompt("answer", ("sources", "question"))
         self.condense_prompt = chat_prompt("condense", ("history", "question"))
         self.condense_chain = self.condense_prompt | model.bind(stop=["\n"]) | StrOutputParser()
-        self._embedder = embedder
-        self._vectors: dict[str, list[float]] = {}
+        self.embed = RememberingEmbedder(settings.embedder, embedder)  # texts -> vectors, remembered
 
     # ------------------------------------------------------------------ helpers
     @property
     def embedder(self):
-        if self._embedder is None:
-            from assistant.embeddings import get_embedder
-
-            self._embedder = get_embedder(self.settings.embedder)
-        return self._embedder
-
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        """Embeddings, remembered (the same passages come back question after question)."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        if missing:
-            if len(self._vectors) > 20000:
-                self._vectors.clear()
-            self._vectors.update(zip(missing, self.embedder.embed_documents(missing)))
-        return [self._vectors[t] for t in texts]
+        return self.embed.embedder
 
     @staticmethod
     def count(text: str) -> int:

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("langchain_openai")
 
 from assistant.answers import get_engine  # noqa: E402
-from assistant.embeddings import HashEmbedder  # noqa: E402
+from assistant.embeddings import HashEmbedder, RememberingEmbedder  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
 from test_llm_engine import PASSAGES  # noqa: E402
 
@@ -73,7 +73,7 @@ def test_openai_compatible_server_answers_with_verified_citations(hash_settings,
     openai_server.reply = "Iraq has taken in 450 ISIS detainees from Syria [1]."
     settings = hash_settings.with_overrides(llm="openai:my-model", support_threshold=0.4)
     engine = get_engine(settings.llm, settings)
-    engine._embedder = HashEmbedder()
+    engine.embed = RememberingEmbedder("hash", HashEmbedder())
     ans = Assistant(settings, engine=engine, retriever=Retriever()).ask("How many ISIS detainees has Iraq received?")
     assert ans.engine == "openai" and ans.model == "openai:my-model"
     assert ans.answer.startswith("Iraq has taken in 450") and [c.doc_id for c in ans.citations] == ["a.txt"]
