@@ -10,7 +10,8 @@
 * When every claim states a figure or name that no given source contains, the answer is
   withheld: the reply is the refusal and the model's text is kept in ``withheld``. Each citation quotes the source sentence closest to the claims that cite it,
   with its offsets in the cleaned article.
-* A refusal ("The articles don't say.", or the model's own wording of it) is an abstention.
+* A refusal ("The articles don't say.", or the model's own wording of it) is an abstention, also
+  when the model adds uncited background to it.
   An answer left with no valid citation is ``grounded = False``: the text is kept, never
   dressed up with citations it did not make.
 """
@@ -179,6 +180,10 @@ def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[
         best_sim, best_sent = max(sims, key=lambda t: t[0])
         return max(best_sim, _cos(vectors[claim], vectors[by_n[n].body])), best_sent
 
+    refusals = [c for c in parts if c.text and is_refusal(c.text)]
+    if refusals and not any(c.nums for c in parts if c.text and not is_refusal(c.text)):
+        # "X is not mentioned in the sources. <uncited background>. The articles don't say." is a refusal
+        return Verified(ABSTAIN_TEXT, True, [], invalid, withheld=text)
     quotes: dict[int, tuple[float, object]] = {}  # n -> (similarity, Sentence) of the best-supported use
     unsupported: list[dict] = []
     corrected: list[dict] = []

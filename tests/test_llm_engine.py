@@ -160,6 +160,14 @@ def test_refusals_are_abstentions(llm_settings, reply):
     assert ans.abstained and ans.answer == ABSTAIN_TEXT and ans.citations == [] and ans.grounded
 
 
+def test_refusal_with_uncited_background_is_an_abstention(llm_settings):
+    reply = ("The population of Baghdad is not mentioned in the sources. Baghdad is the capital of Iraq. "
+             "The articles don't say. [1]")
+    _, ans = run(engine_with(llm_settings, reply), question="What is the population of Baghdad?")
+    assert ans.abstained and ans.answer == ABSTAIN_TEXT and ans.citations == []
+    assert ans.extra["withheld_answer"].startswith("The population of Baghdad")
+
+
 def test_partial_refusal_with_a_cited_claim_is_an_answer(llm_settings):
     reply = "The articles don't say who decided. Iraq has taken in 450 ISIS detainees from Syria [1]."
     _, ans = run(engine_with(llm_settings, reply))
