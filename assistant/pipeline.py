@@ -14,6 +14,7 @@ import time
 from typing import Iterator, Sequence
 
 from langchain_core.documents import Document
+from langchain_core.runnables import Runnable
 
 from assistant.answers import Answer, AnswerEngine, StreamItem, final_answer, get_engine
 from assistant.followup import retrieval_query
@@ -80,12 +81,6 @@ class Assistant:
         "date_to"?, "sources"?}``; ``.stream()`` yields text deltas then the ``Answer``,
         ``.invoke()`` returns the ``Answer``."""
         return AssistantRunnable(self)
-
-
-try:
-    from langchain_core.runnables import Runnable
-except ImportError:  # pragma: no cover
-    Runnable = object  # type: ignore[misc,assignment]
 
 
 class AssistantRunnable(Runnable):
