@@ -118,14 +118,14 @@ class LLMEngine:
 
         t0 = time.perf_counter()
         missing = missing_entities(question, passages) if passages else []
-        if not passages or missing:  # nothing to answer from, or the question hinges on what no passage names
+        sources = [] if missing else build_sources(question, passages, budget=self.source_budget(question),
+                                                   compress=self.settings.compress, embed=self.embed, count=self.count)
+        if not sources:  # nothing to answer from, or the question hinges on what no passage names
             yield ABSTAIN_TEXT
-            reason = f"no passage mentions {', '.join(missing)}" if missing else "no passages retrieved"
+            reason = f"no passage mentions {', '.join(missing)}" if missing else "no passage text to answer from"
             yield Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, engine=self.name,
                          model=self.model_name, timings_ms={"generate": 0.0}, extra={"abstain_reason": reason})
             return
-        sources = build_sources(question, passages, budget=self.source_budget(question),
-                                compress=self.settings.compress, embed=self.embed, count=self.count)
         messages = self.answer_prompt.format_messages(sources=render_sources(sources), question=question)
         prompt_tokens = sum(self.count(m.text) for m in messages)
         t_prompt = time.perf_counter()
