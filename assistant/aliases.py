@@ -26,6 +26,13 @@ def aliases(word: str) -> set[str]:
     return ALIASES.get(word.lower().replace(".", ""), set())
 
 
+def same_word(a: str, b: str) -> bool:
+    """Word forms of one name, lower-cased: 'iraq'/'iraqi', 'russia'/'russian' (a shared prefix of at
+    least 5 letters, or of 4 with at most 3 letters more)."""
+    n = min(len(a), len(b))
+    return n >= 4 and a[:n] == b[:n] and (n >= 5 or max(len(a), len(b)) - n <= 3)
+
+
 def expand(text: str) -> str:
     """The text plus the country names of the capitals it mentions (for keyword search)."""
     extra = []

@@ -67,6 +67,20 @@ def passage_sentences(doc: Document) -> list[Sentence]:
     return [Sentence(base + s, base + e, doc.page_content[s:e]) for s, e in sentence_spans(doc.page_content)]
 
 
+def unique_sentences(passages: Sequence[Document]) -> list[tuple[int, Sentence]]:
+    """(passage index, sentence) for every sentence of the passages, each article sentence once
+    (overlapping chunks repeat sentences; the first passage holding one keeps it)."""
+    seen: set[tuple[str, int]] = set()
+    out: list[tuple[int, Sentence]] = []
+    for pi, doc in enumerate(passages):
+        for s in passage_sentences(doc):
+            key = (doc.metadata.get("doc_id", ""), s.start)
+            if key not in seen:
+                seen.add(key)
+                out.append((pi, s))
+    return out
+
+
 def _cos(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b))
     na = math.sqrt(sum(x * x for x in a)) or 1.0
@@ -116,15 +130,7 @@ def _whole(passages: Sequence[Document], budget: int, count) -> dict[int, list[S
 def _compressed(question: str, passages: Sequence[Document], budget: int, embed, count) -> dict[int, list[Sentence]]:
     from assistant.keyword_index import tokenize
 
-    seen: set[tuple[str, int]] = set()
-    cands: list[tuple[int, Sentence]] = []
-    for pi, doc in enumerate(passages):
-        for s in passage_sentences(doc):
-            key = (doc.metadata.get("doc_id", ""), s.start)
-            if key in seen:  # overlapping chunks repeat sentences
-                continue
-            seen.add(key)
-            cands.append((pi, s))
+    cands = unique_sentences(passages)
     if not cands:
         return {}
     q_terms = set(tokenize(question))

@@ -25,11 +25,11 @@ from typing import Iterator, Sequence
 
 from langchain_core.documents import Document
 
-from assistant.aliases import aliases, canonical, normalize_names
+from assistant.aliases import aliases, canonical, normalize_names, same_word
 from assistant.answers import ABSTAIN_TEXT, Answer, Citation, StreamItem
+from assistant.context import unique_sentences
 from assistant.embeddings import RememberingEmbedder
 from assistant.keyword_index import tokenize
-from assistant.sentences import sentence_spans
 
 _WH = {"how", "mani", "much", "what", "which", "who", "whom", "whose", "when", "where", "whi", "why", "doe", "did",
        "do", "is", "are", "was", "were", "name", "accord", "per", "roughli", "approxim", "exactli"}
@@ -100,10 +100,7 @@ def _related(a: str, b: str) -> bool:
     a, b = _norm_word(a), _norm_word(b)
     if not a or not b:
         return False
-    if a == b or b in aliases(a) or a in aliases(b):
-        return True
-    n = min(len(a), len(b))
-    return n >= 4 and a[:n] == b[:n] and (n >= 5 or max(len(a), len(b)) - n <= 3)
+    return a == b or b in aliases(a) or a in aliases(b) or same_word(a, b)
 
 
 def question_entities(question: str) -> list[str]:
@@ -299,16 +296,7 @@ class ExtractiveEngine:
     def candidates(self, question: str, history: Sequence[str], passages: Sequence[Document]) -> list[Candidate]:
         from assistant.followup import looks_like_followup
 
-        cands: list[Candidate] = []
-        seen: set[tuple[str, int]] = set()
-        for pi, doc in enumerate(passages):
-            base = int(doc.metadata.get("start", 0))
-            for s, e in sentence_spans(doc.page_content):
-                key = (doc.metadata.get("doc_id", ""), base + s)
-                if key in seen:  # overlapping chunks repeat sentences
-                    continue
-                seen.add(key)
-                cands.append(Candidate(pi, doc.page_content[s:e], base + s, base + e))
+        cands = [Candidate(pi, s.text, s.start, s.end) for pi, s in unique_sentences(passages)]
         if not cands:
             return []
         is_followup = bool(history) and looks_like_followup(question)

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from assistant.aliases import same_word
 from assistant.answers import ABSTAIN_TEXT, Citation
 from assistant.context import Source, _cos
 from assistant.sentences import sentence_spans
@@ -87,23 +88,17 @@ _COMMON = {"however", "meanwhile", "additionally", "moreover", "both", "yes", "n
 
 
 def not_in_sources(claim: str, support: str, question: str) -> list[str]:
-    """Figures and names the claim states that neither its cited sources nor the question contain."""
+    """Figures and names the claim states that neither its cited sources nor the question contain.
+    Word forms count ("Iraqi" for "Iraq"), aliases do not: a claim must name what its source names."""
     pool = support + " " + question
     figures = _figures(pool)
     words = {w.casefold() for w in _WORD.findall(pool)}
     missing = [f for f in sorted(_figures(claim)) if f not in figures]
     for name in sorted(_names(claim)):
         cf = name.casefold()
-        if cf not in words and not any(_same_word(cf, w) for w in words):
+        if cf not in words and not any(same_word(cf, w) for w in words):
             missing.append(name)
     return missing
-
-
-def _same_word(a: str, b: str) -> bool:
-    """Word forms of one name ("Iraq" / "Iraqi", "Russia" / "Russian"); no aliases: a claim must
-    name what its source names."""
-    n = min(len(a), len(b))
-    return n >= 4 and a[:n] == b[:n] and (n >= 5 or max(len(a), len(b)) - n <= 3)
 
 
 def _tidy(text: str) -> str:
