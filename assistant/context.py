@@ -88,15 +88,24 @@ def _cos(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / (na * nb)
 
 
+Ranked = list[tuple[float, int, Sentence]]  # (score, passage index, sentence), best first
+
+
 def build_sources(question: str, passages: Sequence[Document], *, budget: int, compress: bool,
-                  embed: Callable[[list[str]], list[list[float]]], count: Callable[[str], int]) -> list[Source]:
-    """Numbered sources for the prompt, at most ``budget`` tokens (``count``) when rendered."""
+                  embed: Callable[[list[str]], list[list[float]]], count: Callable[[str], int],
+                  rank: Callable[[str, Sequence[Document]], Ranked] | None = None) -> list[Source]:
+    """Numbered sources for the prompt, at most ``budget`` tokens (``count``) when rendered.
+
+    Whole passages keep retrieval order. Compressed ones are numbered by their best sentence,
+    so [1] holds the sentence ranked first; ``rank`` orders the sentences (default: similarity
+    to the question plus keyword overlap, ``relevance_ranking``)."""
     if compress:
-        chosen = _compressed(question, passages, budget, embed, count)
+        ranked = (rank or (lambda q, ps: relevance_ranking(q, ps, embed)))(question, passages)
+        chosen = _compressed(ranked, passages, budget, count)
     else:
         chosen = _whole(passages, budget, count)
     sources = []
-    for pi in sorted(chosen):  # retrieval order
+    for pi in chosen:  # dicts keep insertion order: retrieval order, or best sentence first
         sents = sorted(chosen[pi], key=lambda s: s.start)
         if sents:
             sources.append(Source(n=len(sources) + 1, doc=passages[pi], sentences=sents))
@@ -127,12 +136,13 @@ def _whole(passages: Sequence[Document], budget: int, count) -> dict[int, list[S
     return chosen
 
 
-def _compressed(question: str, passages: Sequence[Document], budget: int, embed, count) -> dict[int, list[Sentence]]:
+def relevance_ranking(question: str, passages: Sequence[Document], embed) -> Ranked:
+    """Every sentence of the passages scored by cosine similarity to the question plus keyword overlap."""
     from assistant.keyword_index import tokenize
 
     cands = unique_sentences(passages)
     if not cands:
-        return {}
+        return []
     q_terms = set(tokenize(question))
     vectors = embed([question] + [s.text for _, s in cands])
     qv = vectors[0]
@@ -142,10 +152,17 @@ def _compressed(question: str, passages: Sequence[Document], budget: int, embed,
         rank_bonus = 0.05 / (1 + pi)  # retrieval order breaks near-ties
         scored.append((_cos(qv, v) + 0.5 * overlap + rank_bonus, pi, s))
     scored.sort(key=lambda t: -t[0])
-    floor = RELEVANCE_FLOOR * scored[0][0]
+    return scored
+
+
+def _compressed(ranked: Ranked, passages: Sequence[Document], budget: int, count) -> dict[int, list[Sentence]]:
+    """Sentences best-first until the budget is spent or they score under RELEVANCE_FLOOR of the best."""
+    if not ranked:
+        return {}
+    floor = RELEVANCE_FLOOR * ranked[0][0]
     chosen: dict[int, list[Sentence]] = {}
     used = 0
-    for score, pi, s in scored:
+    for score, pi, s in ranked:
         if score < floor:
             break
         cost = count(s.text) + 1 + (0 if pi in chosen else _header_cost(passages[pi], count))

@@ -244,10 +244,10 @@ def has_answer_type(qtype: str, sentence: str, asked: Sequence[str]) -> bool:
 class ExtractiveEngine:
     name = "extractive"
 
-    def __init__(self, settings, embedder=None):
+    def __init__(self, settings, embedder=None, *, embed: RememberingEmbedder | None = None):
         self.settings = settings
         self.threshold = settings.abstain_threshold
-        self._embed = RememberingEmbedder(settings.embedder, embedder)
+        self._embed = embed or RememberingEmbedder(settings.embedder, embedder)
 
     @property
     def embedder(self):

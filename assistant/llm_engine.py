@@ -19,7 +19,7 @@ from langchain_core.documents import Document
 from langchain_core.output_parsers import StrOutputParser
 
 from assistant.answers import ABSTAIN_TEXT, Answer, StreamItem
-from assistant.context import build_sources, render_sources
+from assistant.context import Ranked, Sentence, Source, build_sources, render_sources
 from assistant.embeddings import RememberingEmbedder
 from assistant.verify import MARKER, Verified, verify_answer
 
@@ -62,6 +62,15 @@ def lacks_asked_kind(question: str, answer: str) -> str | None:
     return None if has_answer_type(qtype, text, asked) else _KINDS[qtype]
 
 
+def focused_sources(passages: Sequence[Document], picks: Sequence) -> list[Source]:
+    """Sources made of only the given sentences (extractive candidates), numbered in pick order."""
+    by_passage: dict[int, list[Sentence]] = {}
+    for c in picks:
+        by_passage.setdefault(c.passage, []).append(Sentence(c.start, c.end, c.text))
+    return [Source(n=i, doc=passages[pi], sentences=sorted(sents, key=lambda x: x.start))
+            for i, (pi, sents) in enumerate(by_passage.items(), 1)]
+
+
 class LLMEngine:
     def __init__(self, model, settings, *, name: str = "llm", model_name: str | None = None, embedder=None):
         from assistant.prompts import chat_prompt
@@ -74,6 +83,9 @@ class LLMEngine:
         self.condense_prompt = chat_prompt("condense", ("history", "question"))
         self.condense_chain = self.condense_prompt | model.bind(stop=["\n"]) | StrOutputParser()
         self.embed = RememberingEmbedder(settings.embedder, embedder)  # texts -> vectors, remembered
+        from assistant.extractive import ExtractiveEngine
+
+        self.ranker = ExtractiveEngine(settings, embed=self.embed)  # picks the sentences the model reads first
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -95,6 +107,49 @@ class LLMEngine:
         if room < 50:
             raise ValueError(f"question: too long for the model's context ({self.settings.n_ctx} tokens)")
         return min(room, self.settings.context_tokens) if self.settings.compress else room
+
+    def rank_sentences(self, question: str, passages: Sequence[Document], picks: Sequence = ()) -> Ranked:
+        """The passages' sentences best-first for compression, as the extractive engine scores them
+        (similarity, weighted keyword coverage); ``picks`` (the sentences it would quote) first, so
+        source [1] holds the likeliest answer."""
+        cands = self.ranker.candidates(question, [], passages)
+        if not cands:
+            return []
+        top = max(cands[0].score, *(c.score for c in picks)) if picks else cands[0].score
+        first = {(c.passage, c.start) for c in picks}
+        ranked = [(top, c.passage, Sentence(c.start, c.end, c.text)) for c in picks]
+        ranked += [(c.score, c.passage, Sentence(c.start, c.end, c.text)) for c in cands
+                   if (c.passage, c.start) not in first]
+        return ranked
+
+    def _generate(self, messages, n_sources: int, *, hold_refusal: bool, out: list[str]) -> Iterator[str]:
+        """Stream the model's answer (into ``out``). With ``hold_refusal``, text that is still the
+        start of the refusal is held back: a refusal about to get a second look is not shown."""
+        kwargs = {}
+        if self.settings.grammar and getattr(self.model, "supports_grammar", False):
+            kwargs["grammar"] = citation_grammar(n_sources)
+        held = hold_refusal
+        for chunk in self.model.stream(messages, **kwargs):
+            delta = chunk.text if isinstance(chunk.text, str) else str(chunk.content)
+            if not delta:
+                continue
+            out.append(delta)
+            if held:
+                so_far = "".join(out)
+                if ABSTAIN_TEXT.startswith(so_far.lstrip()):
+                    continue
+                held = False
+                delta = so_far
+            yield delta
+        if held and "".join(out).strip() != ABSTAIN_TEXT:
+            yield "".join(out)
+
+    def _verify(self, raw: str, sources, question: str) -> tuple[Verified, str | None]:
+        v = verify_answer(raw, sources, embed=self.embed, threshold=self.settings.support_threshold, question=question)
+        lacking = None if v.abstained else lacks_asked_kind(question, v.text)
+        if lacking:  # "Which prison?" -> "the secure location mentioned in [1]": not an answer
+            v = Verified(ABSTAIN_TEXT, True, [], v.invalid_citations, v.unsupported, withheld=v.text)
+        return v, lacking
 
     # ------------------------------------------------------------------ the engine seam
     def condense(self, question: str, history: Sequence[str]) -> str:
@@ -118,8 +173,10 @@ class LLMEngine:
 
         t0 = time.perf_counter()
         missing = missing_entities(question, passages) if passages else []
-        sources = [] if missing else build_sources(question, passages, budget=self.source_budget(question),
-                                                   compress=self.settings.compress, embed=self.embed, count=self.count)
+        picks = self.ranker.select(question, [], passages)[0] if passages and not missing else []
+        sources = [] if missing else build_sources(
+            question, passages, budget=self.source_budget(question), compress=self.settings.compress,
+            embed=self.embed, count=self.count, rank=lambda q, ps: self.rank_sentences(q, ps, picks))
         if not sources:  # nothing to answer from, or the question hinges on what no passage names
             yield ABSTAIN_TEXT
             reason = f"no passage mentions {', '.join(missing)}" if missing else "no passage text to answer from"
@@ -129,26 +186,32 @@ class LLMEngine:
         messages = self.answer_prompt.format_messages(sources=render_sources(sources), question=question)
         prompt_tokens = sum(self.count(m.text) for m in messages)
         t_prompt = time.perf_counter()
+        second_look = self.settings.second_look and bool(picks)
         parts: list[str] = []
-        kwargs = {}
-        if self.settings.grammar and getattr(self.model, "supports_grammar", False):
-            kwargs["grammar"] = citation_grammar(len(sources))
-        for chunk in self.model.stream(messages, **kwargs):
-            delta = chunk.text if isinstance(chunk.text, str) else str(chunk.content)
-            if delta:
-                parts.append(delta)
-                yield delta
+        yield from self._generate(messages, len(sources), hold_refusal=second_look, out=parts)
+        raw = "".join(parts)
+        v, lacking = self._verify(raw, sources, question)
+        extra = {}
+        if second_look and v.abstained:
+            # The model refused, or its answer was withheld, although the extractive scorer found
+            # sentences holding the asked-for kind of answer: a second, focused look at just those
+            # sentences (a short prompt, nothing to be distracted by), verified the same way.
+            focused = focused_sources(passages, picks)
+            look = self.answer_prompt.format_messages(sources=render_sources(focused), question=question)
+            if parts and raw.strip() != ABSTAIN_TEXT:
+                yield "\n\n"  # the first answer was shown and is withheld; the second look follows
+            again: list[str] = []
+            yield from self._generate(look, len(focused), hold_refusal=False, out=again)
+            v2, _ = self._verify("".join(again), focused, question)
+            extra["second_look"] = {"first_answer": raw, "answer": "".join(again), "kept": not v2.abstained}
+            if not v2.abstained:
+                v, lacking, raw = v2, None, "".join(again)
         t_generated = time.perf_counter()
-        v = verify_answer("".join(parts), sources, embed=self.embed, threshold=self.settings.support_threshold,
-                          question=question)
-        lacking = None if v.abstained else lacks_asked_kind(question, v.text)
-        if lacking:  # "Which prison?" -> "the secure location mentioned in [1]": not an answer
-            v = Verified(ABSTAIN_TEXT, True, [], v.invalid_citations, v.unsupported, withheld=v.text)
         yield Answer(question=question, answer=v.text, abstained=v.abstained, citations=v.citations, engine=self.name,
                      model=self.model_name, grounded=v.grounded, invalid_citations=v.invalid_citations,
                      unsupported_sentences=v.unsupported, corrected_citations=v.corrected,
                      timings_ms={"build_prompt": (t_prompt - t0) * 1000, "generate": (t_generated - t_prompt) * 1000,
                                  "verify": (time.perf_counter() - t_generated) * 1000},
                      extra={"prompt_tokens": prompt_tokens, "sources": len(sources),
-                            "raw_answer": "".join(parts), **({"withheld_answer": v.withheld} if v.withheld else {}),
-                            **({"abstain_reason": f"the answer gives no {lacking}"} if lacking else {})})
+                            "raw_answer": raw, **({"withheld_answer": v.withheld} if v.withheld else {}),
+                            **({"abstain_reason": f"the answer gives no {lacking}"} if lacking else {}), **extra})

@@ -49,7 +49,8 @@ def fake(*replies: str) -> RecordingChat:
 
 @pytest.fixture
 def llm_settings(hash_settings):
-    return hash_settings.with_overrides(llm="extractive", support_threshold=0.4)  # hashing-embedder scale
+    # hashing-embedder scale; the second look has its own tests (grammar_engine)
+    return hash_settings.with_overrides(llm="extractive", support_threshold=0.4, second_look=False)
 
 
 def engine_with(settings, *replies, **overrides):
@@ -316,3 +317,75 @@ def test_prompt_files_need_a_fixed_system_section(tmp_path, monkeypatch):
     (tmp_path / "answer.txt").write_text("Be brief. {sources} {question}")
     with pytest.raises(PromptError, match=r"needs a \[system\] section"):
         load_sections("answer", ("sources", "question"))
+
+
+class GrammarChat(RecordingChat):
+    """A fake local model that takes a llama.cpp grammar, like LlamaCppChatModel, and records it."""
+
+    supports_grammar: bool = True
+    grammars: list = []
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        self.grammars.append(kwargs.get("grammar"))
+        yield from super(RecordingChat, self)._stream(messages, stop=stop, run_manager=run_manager)
+
+
+def grammar_engine(settings, *replies, **overrides):
+    overrides = {"second_look": True, **overrides}
+    model = GrammarChat(messages=iter([AIMessage(content=r) for r in replies]), calls=[], grammars=[])
+    return LLMEngine(model, settings.with_overrides(**overrides) if overrides else settings,
+                     name="fake", model_name="fake-model", embedder=HashEmbedder())
+
+
+def test_compressed_sources_put_the_likeliest_answer_first(llm_settings):
+    engine = engine_with(llm_settings, "x [1].")
+    run(engine, question="How many countries will some ISIS detainees be returned to?")
+    user = engine.model.calls[0][1].content
+    assert user.index("more than 60 countries") < user.index("450 ISIS detainees")
+    assert "[1] Transfer of detainees announced" in user  # the source holding it is [1]
+
+
+def test_refusal_gets_a_second_look_at_the_sentences_holding_the_asked_kind(llm_settings):
+    engine = grammar_engine(llm_settings, ABSTAIN_TEXT, "Iraq has taken in 450 ISIS detainees from Syria [1].")
+    deltas, ans = run(engine, question="How many countries will some ISIS detainees be returned to?")
+    first, second = engine.model.calls
+    assert "450 ISIS detainees" in first[1].content
+    look = second[1].content.split("Question:")[0]  # only the sentence holding a figure of countries
+    assert "[1] Transfer of detainees announced (2026-01-21, Kurdistan24)" in look
+    assert "more than 60 countries" in look and "450" not in look and "weather" not in look
+    assert second[0].content == first[0].content  # same system prefix
+    assert "abstain | answer" in engine.model.grammars[1]  # it may still refuse
+    assert "".join(deltas) == "Iraq has taken in 450 ISIS detainees from Syria [1]."  # the held refusal never showed
+    # verification of the second look is against the focused source: 450 is not in it -> withheld
+    assert ans.abstained and ans.extra["second_look"]["kept"] is False
+
+
+def test_second_look_answer_is_kept_when_verified(llm_settings):
+    engine = grammar_engine(llm_settings, ABSTAIN_TEXT, "Some will be returned to more than 60 countries [1].")
+    deltas, ans = run(engine, question="How many countries will some ISIS detainees be returned to?")
+    assert "".join(deltas) == "Some will be returned to more than 60 countries [1]."
+    assert not ans.abstained and ans.grounded and ans.extra["second_look"]["kept"]
+    (c,) = ans.citations
+    assert c.doc_id == "b.txt" and "60 countries" in c.quote and B[c.start:c.end] == c.quote
+    check_citations(ans, PASSAGES)
+
+
+def test_withheld_answer_gets_a_second_look_after_what_was_shown(llm_settings):
+    engine = grammar_engine(llm_settings, "Returns are planned [1].", "Some will be returned to more than 60 countries [1].")
+    deltas, ans = run(engine, question="How many countries will some ISIS detainees be returned to?")
+    assert "".join(deltas) == "Returns are planned [1].\n\nSome will be returned to more than 60 countries [1]."
+    assert not ans.abstained and "60" in ans.answer
+    assert ans.extra["second_look"]["first_answer"] == "Returns are planned [1]."
+
+
+def test_no_second_look_when_no_sentence_holds_the_asked_kind(llm_settings):
+    engine = grammar_engine(llm_settings, ABSTAIN_TEXT, "should never be asked [1].")
+    deltas, ans = run(engine, question="Why did the weather matter to the talks?")
+    assert ans.abstained and len(engine.model.calls) == 1 and "".join(deltas) == ABSTAIN_TEXT
+    assert "second_look" not in ans.extra
+
+
+def test_second_look_can_be_turned_off(llm_settings):
+    engine = grammar_engine(llm_settings, ABSTAIN_TEXT, "Iraq has taken in 450 ISIS detainees [1].", second_look=False)
+    deltas, ans = run(engine)
+    assert ans.abstained and "".join(deltas) == ABSTAIN_TEXT and len(engine.model.calls) == 1
