@@ -38,7 +38,8 @@ class Source:
     @property
     def header(self) -> str:
         m = self.doc.metadata
-        return (f"[{self.n}] {m.get('title') or m.get('doc_id')} "
+        # no file name for an untitled article: its digits would read as facts ("000_9b2a….txt")
+        return (f"[{self.n}] {m.get('title') or 'Untitled article'} "
                 f"({m.get('date') or 'undated'}, {m.get('source') or 'outlet unknown'})")
 
     @property
