@@ -389,3 +389,12 @@ def test_second_look_can_be_turned_off(llm_settings):
     engine = grammar_engine(llm_settings, ABSTAIN_TEXT, "Iraq has taken in 450 ISIS detainees [1].", second_look=False)
     deltas, ans = run(engine)
     assert ans.abstained and "".join(deltas) == ABSTAIN_TEXT and len(engine.model.calls) == 1
+
+
+def test_untitled_source_is_not_headed_by_its_file_name(llm_settings):
+    untitled = passage("000_9b2a7a8087030aa2.txt", A, "2026-02-02", "MENAFN", "")
+    engine = engine_with(llm_settings, "The population of Mehran is 000_9b2a7a8087030aa2.txt [1].")
+    _, ans = run(engine, question="How many ISIS detainees has Iraq received?", passages=[untitled])
+    assert "[1] Untitled article (2026-02-02, MENAFN)" in engine.model.calls[0][1].content
+    assert "9b2a7a" not in engine.model.calls[0][1].content
+    assert ans.abstained and "000_9b2a7a8087030aa2.txt" in ans.extra["withheld_answer"]  # its digits are no fact
