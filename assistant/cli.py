@@ -412,24 +412,36 @@ def _bar(total: int, desc: str):
 
 
 def cmd_serve(args, settings: Settings) -> int:
+    import time
+
     from assistant import ui
     from assistant.index import IndexDir
 
-    ensure_index(settings)
     if not ui.is_loopback(settings.ui_host) and not settings.ui_logins():
         say(f"warning: serving on {settings.ui_host} without a login: anyone who can reach port {settings.ui_port} "
             "can ask and change the corpus (set ASSISTANT_UI_AUTH=user:password)")
+    try:
+        ui.check_port_free(settings.ui_host, settings.ui_port)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {settings.ui_host}:{settings.ui_port}: {exc.strerror or exc} "
+                           "(choose another with --port)") from None
+    ensure_index(settings)
     assistant = _assistant(settings, args)
     say(f"loading the {assistant.engine.name} engine and the index ...")
     ui.warm_up(assistant)
+    try:
+        demo = ui.serve(settings, assistant, block=False)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {settings.ui_host}:{settings.ui_port}: {exc}") from None
     docs = len(IndexDir(settings.index_dir).read_manifest().docs)
-    shown_host = "127.0.0.1" if settings.ui_host in ("0.0.0.0", "") else settings.ui_host
+    shown_host = "127.0.0.1" if settings.ui_host in ("0.0.0.0", "::", "") else settings.ui_host
     say(f"the chat UI is on http://{shown_host}:{settings.ui_port} ({docs} articles; engine "
         f"{ui.engine_label(assistant)}{'; login required' if settings.ui_logins() else ''}); Ctrl-C stops it")
     try:
-        ui.serve(settings, assistant)
-    except OSError as exc:
-        raise CommandError(f"cannot listen on {settings.ui_host}:{settings.ui_port}: {exc}") from None
+        while demo.is_running:
+            time.sleep(0.5)
+    finally:
+        demo.close()
     return 0
 
 

@@ -25,7 +25,6 @@ import html
 import os
 import re
 import shutil
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -123,8 +122,11 @@ def meta_line(answer: Answer) -> str:
     """Which engine and model answered, and how long it took."""
     t = answer.timings_ms
     who = answer.engine + (f" {answer.model}" if answer.model else "")
-    return (f"{who} · {t.get('total', 0) / 1000:.1f} s"
-            f" (first text after {t.get('first_token', 0) / 1000:.1f} s)")
+    return f"{who} · {_duration(t.get('total', 0))} (first text after {_duration(t.get('first_token', 0))})"
+
+
+def _duration(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
 # ---------------------------------------------------------------------------- passage viewer
@@ -467,7 +469,6 @@ def build_app(settings: Settings, assistant=None):
 
     from assistant.embeddings import get_embedder
     from assistant.pipeline import Assistant
-    from assistant.retrieval import FilterError
 
     if assistant is None:
         assistant = Assistant(settings)
@@ -597,7 +598,7 @@ def build_app(settings: Settings, assistant=None):
                             question = gr.Textbox(show_label=False, placeholder="Ask a question and press Enter",
                                                   elem_id="question", scale=8, lines=1, max_lines=4, container=False)
                             ask_button = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
-                            new_button = gr.Button("New chat", elem_id="new-chat", scale=1, min_width=100)
+                            new_button = gr.Button("New chat", elem_id="new-chat", scale=1, min_width=120)
                         gr.Examples(examples=[[q] for q in EXAMPLE_QUESTIONS], inputs=[question],
                                     label="Example questions")
                         with gr.Accordion("Filters", open=False, elem_id="filters"):
@@ -664,9 +665,16 @@ def serve(settings: Settings, assistant=None, *, block: bool = True):
     return demo
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Raise OSError when ``host:port`` cannot be listened on (before the slow start-up)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, port))
+
+
 def is_loopback(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
-
-def say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -46,14 +45,14 @@ def test_answer_links_each_cited_marker_and_escapes_the_rest():
     assert "<script>" not in out and "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in out
     assert IMAGE in out  # Markdown is not rendered by the chatbot (render_markdown=False): it stays text
     assert 'title="Iraq Receives Detainees · 2026-02-02 · MENAFN"' in out
-    assert "extractive · 1.2 s (first text after 0.5 s)" in out
+    assert "extractive · 1.2 s (first text after 456 ms)" in out
 
 
 def test_meta_line_names_engine_and_model_and_notes_are_shown():
     a = answer("x [1]", [citation()], grounded=False, invalid_citations=2,
                unsupported_sentences=[{"sentence": "Bad <b>claim</b>.", "cited": [1], "similarity": 0.1}])
     a.engine, a.model = "local", "qwen2.5-coder-1.5b-instruct-q4_k_m"
-    assert meta_line(a) == "local qwen2.5-coder-1.5b-instruct-q4_k_m · 1.2 s (first text after 0.5 s)"
+    assert meta_line(a) == "local qwen2.5-coder-1.5b-instruct-q4_k_m · 1.2 s (first text after 456 ms)"
     out = answer_html(a, 1, streamed="x [1] and more")
     assert "Verification changed the streamed text" in out and "not grounded" in out
     assert "Removed 2 citation(s)" in out and "Not supported by [1]: Bad &lt;b&gt;claim&lt;/b&gt;." in out
@@ -265,6 +264,26 @@ def test_settings_command_masks_the_login_and_help_does_not_import_gradio():
     p = subprocess.run([sys.executable, "-m", "assistant.cli", "serve", "--help"], capture_output=True, text=True,
                        cwd=ROOT, timeout=60)
     assert "--host" in p.stdout and "--port" in p.stdout and "--llm" in p.stdout
+
+
+def test_serve_warns_when_exposed_without_login_and_refuses_a_busy_port(tmp_path):
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index")}
+    env.pop("ASSISTANT_UI_AUTH", None)
+    p = subprocess.run([sys.executable, "-m", "assistant.cli", "serve", "--host", "0.0.0.0", "--port", str(_free_port()),
+                        "--llm", "nonsense"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert p.returncode == 2
+    assert "warning: serving on 0.0.0.0 without a login" in p.stderr and "ASSISTANT_UI_AUTH" in p.stderr
+    assert "error: ASSISTANT_LLM: unknown answer engine 'nonsense'" in p.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        t0 = time.perf_counter()
+        p = subprocess.run([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], capture_output=True,
+                           text=True, env=env, cwd=ROOT, timeout=120)
+        assert p.returncode == 2 and time.perf_counter() - t0 < 20
+        assert p.stderr.strip() == (f"error: cannot listen on 127.0.0.1:{port}: Address already in use "
+                                    "(choose another with --port)")
 
 
 # ---------------------------------------------------------------------------- the app in-process

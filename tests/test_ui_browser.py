@@ -234,11 +234,18 @@ def test_follow_up_uses_the_conversation_and_new_chat_forgets_it(page):
     follow = page.ask("And how many more might follow?")
     follow_text = follow.inner_text()
     assert "400" in follow_text and follow.locator("a.cite-link").count() >= 1
+    earlier = page.open_citation(first.locator("a.cite-link").first)  # the first answer's citations still open
+    assert "120" in earlier.locator("mark.cited-quote").inner_text()
+    assert earlier.get_attribute("id") == "cite-1-1"
     page.page.locator("#new-chat").click()
     page.page.wait_for_function("document.querySelectorAll('#chat .answer-final').length === 0")
     assert page.page.locator(".cited-article").count() == 0
     alone = page.ask("And how many more might follow?")
     assert alone.inner_text() != follow_text  # without the earlier turn the words mean something else
+    page.page.locator("#chat button[aria-label='Clear']").click()  # the chatbot's bin: a new chat too
+    page.page.wait_for_function("document.querySelectorAll('#chat .answer-final').length === 0")
+    assert page.page.locator(".cited-article").count() == 0
+    assert page.ask("How many Iranians are being deported from the US?").locator("a.cite-link").count() >= 1
 
 
 @needs_chromium
@@ -429,3 +436,61 @@ def test_local_model_streams_tokens_then_a_verified_cited_answer(real_index, bro
         page.close()
     finally:
         srv.stop()
+
+
+# ---------------------------------------------------------------------------- browser, a stand-in engine in-process
+class HeldEngine:
+    """Streams 40 words slowly while holding a lock, as the local model holds its generation lock."""
+
+    name = "held-test"
+
+    def __init__(self):
+        import threading
+
+        self.lock = threading.Lock()
+        self.closed = threading.Event()
+
+    def condense(self, question, history):
+        return question
+
+    def stream(self, question, history, passages):
+        from assistant.answers import Answer
+
+        with self.lock:
+            try:
+                for i in range(40):
+                    time.sleep(0.25)
+                    yield f"word{i} "
+            finally:
+                self.closed.set()
+        yield Answer(question=question, answer="never verified", abstained=False, engine=self.name)
+
+
+@needs_chromium
+def test_tokens_stream_into_the_page_and_new_chat_cancels_and_releases_the_model(hash_settings, browser):
+    from assistant.ingest import Indexer
+    from assistant.pipeline import Assistant
+    from assistant.ui import serve
+
+    Indexer(hash_settings).ingest([hash_settings.seeds_dir])
+    settings = hash_settings.with_overrides(ui_port=_free_port())
+    engine = HeldEngine()
+    demo = serve(settings, Assistant(settings, engine=engine), block=False)
+    try:
+        page = Page(browser, f"http://127.0.0.1:{settings.ui_port}/")
+        p = page.page
+        p.locator("#question textarea").fill("Anything?")
+        p.locator("#question textarea").press("Enter")
+        p.wait_for_function("window.__streamed.some((t) => t.includes('word3'))", timeout=30_000)
+        streamed = [t for t in p.evaluate("window.__streamed") if "word" in t]
+        assert len(streamed) >= 3 and streamed[0] != streamed[-1]  # several states, growing
+        assert engine.lock.locked()
+        p.locator("#new-chat").click()
+        assert engine.closed.wait(10), "the engine's stream was not closed"
+        assert engine.lock.acquire(timeout=5), "the model's lock was not released"
+        engine.lock.release()
+        p.wait_for_function("document.querySelectorAll('#chat .answer').length === 0")
+        assert page.outside_hosts() == set()
+        page.close()
+    finally:
+        demo.close()
