@@ -428,9 +428,13 @@ mark.cited-quote { background: #fde047; color: inherit; padding: 0 .1em; }
 # hidden; no request is made). Delegated from the document, so it works for every answer.
 HEAD = """<script>
 (() => {
-  function openCitation(id) {
+  function openCitation(id, tries = 30) {
     const target = document.getElementById(id);
-    if (!target || !target.classList.contains('cited-article')) return false;
+    if (!target || !target.classList.contains('cited-article')) {
+      // the viewer may still be rendering the answer that just arrived
+      if (tries > 0) setTimeout(() => openCitation(id, tries - 1), 100);
+      return false;
+    }
     document.querySelectorAll('.cited-article').forEach((el) => {
       el.hidden = el !== target;
       el.classList.toggle('open', el === target);
@@ -629,8 +633,11 @@ def build_app(settings: Settings, assistant=None):
 
         chat_outputs = [chatbot, state, viewer, sources, question]
         chat_inputs = [question, chatbot, state, date_from, date_to, outlets]
-        submitted = question.submit(respond, chat_inputs, chat_outputs, api_visibility="private")
-        clicked = ask_button.click(respond, chat_inputs, chat_outputs, api_visibility="private")
+        # a question asked while an answer streams runs after it (not dropped, as with Gradio's default "once")
+        submitted = question.submit(respond, chat_inputs, chat_outputs, api_visibility="private",
+                                    trigger_mode="always_last")
+        clicked = ask_button.click(respond, chat_inputs, chat_outputs, api_visibility="private",
+                                   trigger_mode="always_last")
         new_button.click(new_chat, None, chat_outputs, cancels=[submitted, clicked], api_visibility="private")
         chatbot.clear(new_chat, None, chat_outputs, cancels=[submitted, clicked], api_visibility="private")
         corpus_out = [header, corpus, to_remove, outlets, status]

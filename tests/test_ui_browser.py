@@ -52,6 +52,7 @@ new MutationObserver(() => {
 """
 
 playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api.expect.set_options(timeout=30_000)  # retrying assertions, with room for a loaded machine
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
                                     reason="Debian chromium is not installed (make test installs it)")
 
@@ -157,6 +158,10 @@ class Page:
         assert error.count() == 0, error.first.inner_text()
         return self.page.locator("#chat .answer-final").nth(before)
 
+    @staticmethod
+    def expect(locator):
+        return playwright_api.expect(locator)
+
     def message_of(self, answer):
         """The answer's bubble (answer text, notes and the engine line)."""
         return answer.locator("xpath=..")
@@ -239,12 +244,12 @@ def test_follow_up_uses_the_conversation_and_new_chat_forgets_it(page):
     assert earlier.get_attribute("id") == "cite-1-1"
     page.page.locator("#new-chat").click()
     page.page.wait_for_function("document.querySelectorAll('#chat .answer-final').length === 0")
-    assert page.page.locator(".cited-article").count() == 0
+    page.expect(page.page.locator(".cited-article")).to_have_count(0)
     alone = page.ask("And how many more might follow?")
     assert alone.inner_text() != follow_text  # without the earlier turn the words mean something else
     page.page.locator("#chat button[aria-label='Clear']").click()  # the chatbot's bin: a new chat too
     page.page.wait_for_function("document.querySelectorAll('#chat .answer-final').length === 0")
-    assert page.page.locator(".cited-article").count() == 0
+    page.expect(page.page.locator(".cited-article")).to_have_count(0)  # the server's reset has arrived
     assert page.ask("How many Iranians are being deported from the US?").locator("a.cite-link").count() >= 1
 
 
@@ -252,7 +257,8 @@ def test_follow_up_uses_the_conversation_and_new_chat_forgets_it(page):
 def test_example_questions_and_filters(page):
     p = page.page
     p.get_by_text("Who is Iraq's ambassador to Moscow?", exact=True).first.click()  # an example fills the box
-    assert p.locator("#question textarea").input_value() == "Who is Iraq's ambassador to Moscow?"
+    playwright_api.expect(p.locator("#question textarea")).to_have_value("Who is Iraq's ambassador to Moscow?",
+                                                                        timeout=30_000)
     p.get_by_text("Filters", exact=True).first.click()
     p.locator("#date-to textarea, #date-to input").first.fill("2026-02-10")
     answer = page.ask(DETAINEES)
