@@ -402,7 +402,7 @@ for _ in range(600):
 print(json.dumps(c.predict(question={DETAINEES!r}, api_name="/ask")))
 """)
     script = (f"ip link set lo up; {ASSISTANT} serve --llm extractive --port {port} 2>serve.log & server=$!; "
-              f"{sys.executable} {client}; status=$?; kill $server; wait $server; exit $status")
+              f"timeout 300 {sys.executable} {client}; status=$?; kill $server; wait $server; exit $status")
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(index_dir), "ASSISTANT_SEEDS_DIR": str(SEEDS)}
     p = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True, env=env,
                        cwd=tmp_path, timeout=600)
