@@ -1,6 +1,6 @@
 # Two commands on a fresh machine:
-#   make run    build the index from seeds/ (if needed) and start the assistant
-#   make test   install everything the tests need, then run all of them
+#   make run    build the index from seeds/ (if needed) and start the chat UI on http://127.0.0.1:7860
+#   make test   install everything the tests need (with Debian's chromium for the UI tests), then run all of them
 # Both create .venv when it is missing. torch is pinned to the local CPU wheel and
 # installed first, so nothing pulls the CUDA build. The local-llm extra compiles
 # llama-cpp-python once (~13 min on 2 cores, portable CPU build); pip's wheel cache
@@ -14,8 +14,10 @@ TORCH  := torch==2.13.0
 # portable build (AVX2, no -march=native), so a cached wheel runs on any machine of this kind
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PYTEST_ARGS ?=
+# apt-get needs root (CI runs as root); otherwise sudo
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test bench clean-index
+.PHONY: run test install install-test browser bench clean-index
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +34,17 @@ $(VENV)/.stamp-test: pyproject.toml | $(PY)
 	$(PIP) install -e ".[test,local-llm]"
 	touch $@
 
+# the browser the UI tests drive: Debian's chromium (never `playwright install`, which downloads)
+browser:
+	@command -v chromium >/dev/null 2>&1 || ($(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium)
+
 install: $(VENV)/.stamp-run
-install-test: $(VENV)/.stamp-test
+install-test: $(VENV)/.stamp-test browser
 
 run: install
 	$(VENV)/bin/assistant ingest
-	$(VENV)/bin/assistant chat
+	$(VENV)/bin/assistant serve
 
 test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)

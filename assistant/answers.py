@@ -49,6 +49,9 @@ class Answer:
     unsupported_sentences: list[dict] = field(default_factory=list)  # {"sentence", "cited", "similarity"}
     corrected_citations: list[dict] = field(default_factory=list)  # {"sentence", "from", "to"}
     extra: dict = field(default_factory=dict)  # engine-specific fields, merged into the JSON
+    # the retrieved passages themselves (LangChain Documents, in rank order), for displays such as the
+    # UI's sources panel; not part of the JSON (``retrieved`` lists their ids and scores)
+    passages: list = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict:
         out = {"question": self.question, "answer": self.answer, "abstained": self.abstained,

@@ -70,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     s.add_argument("--out", type=Path, help="also write the JSON report to this file")
 
+    s = sub.add_parser("serve", help="the chat UI in the browser (Gradio), on http://127.0.0.1:7860 by default")
+    s.add_argument("--host", dest="ui_host", help="address to listen on (ASSISTANT_UI_HOST, default 127.0.0.1; "
+                                                  "0.0.0.0 exposes it: set ASSISTANT_UI_AUTH=user:password)")
+    s.add_argument("--port", dest="ui_port", type=int, help="port (ASSISTANT_UI_PORT, default 7860)")
+    s.add_argument("--concurrency", dest="ui_concurrency", type=int,
+                   help="requests worked on at once (ASSISTANT_UI_CONCURRENCY, default 4)")
+    _engine_args(s)
+
     sub.add_parser("settings", help="show the effective settings and their environment variables")
     return p
 
@@ -101,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                                      chroma_url=args.chroma_url,
                                      k=getattr(args, "k", None), llm=getattr(args, "llm", None),
                                      compress=getattr(args, "compress", None),
+                                     ui_host=getattr(args, "ui_host", None), ui_port=getattr(args, "ui_port", None),
+                                     ui_concurrency=getattr(args, "ui_concurrency", None),
                                      mode=None if getattr(args, "mode", None) == "all" else getattr(args, "mode", None))
         return COMMANDS[args.command](args, settings)
     except (SettingsError, CommandError) as exc:
@@ -401,16 +411,50 @@ def _bar(total: int, desc: str):
     return tqdm(total=total, desc=desc, file=sys.stderr)
 
 
+def cmd_serve(args, settings: Settings) -> int:
+    import time
+
+    from assistant import ui
+    from assistant.index import IndexDir
+
+    if not ui.is_loopback(settings.ui_host) and not settings.ui_logins():
+        say(f"warning: serving on {settings.ui_host} without a login: anyone who can reach port {settings.ui_port} "
+            "can ask and change the corpus (set ASSISTANT_UI_AUTH=user:password)")
+    try:
+        ui.check_port_free(settings.ui_host, settings.ui_port)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {settings.ui_host}:{settings.ui_port}: {exc.strerror or exc} "
+                           "(choose another with --port)") from None
+    ensure_index(settings)
+    assistant = _assistant(settings, args)
+    say(f"loading the {assistant.engine.name} engine and the index ...")
+    ui.warm_up(assistant)
+    try:
+        demo = ui.serve(settings, assistant, block=False)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {settings.ui_host}:{settings.ui_port}: {exc}") from None
+    docs = len(IndexDir(settings.index_dir).read_manifest().docs)
+    shown_host = "127.0.0.1" if settings.ui_host in ("0.0.0.0", "::", "") else settings.ui_host
+    say(f"the chat UI is on http://{shown_host}:{settings.ui_port} ({docs} articles; engine "
+        f"{ui.engine_label(assistant)}{'; login required' if settings.ui_logins() else ''}); Ctrl-C stops it")
+    try:
+        while demo.is_running:
+            time.sleep(0.5)
+    finally:
+        demo.close()
+    return 0
+
+
 def cmd_settings(args, settings: Settings) -> int:
     import dataclasses
 
     for (env, default, help_), f in zip(Settings.describe(), dataclasses.fields(Settings)):
-        print(f"{env:<28} {str(getattr(settings, f.name)):<24} {help_}")
+        print(f"{env:<28} {settings.shown(f.name):<24} {help_}")
     return 0
 
 
 COMMANDS = {"ingest": cmd_ingest, "remove": cmd_remove, "list": cmd_list, "search": cmd_search, "ask": cmd_ask,
-            "chat": cmd_chat, "eval": cmd_eval, "settings": cmd_settings}
+            "chat": cmd_chat, "eval": cmd_eval, "serve": cmd_serve, "settings": cmd_settings}
 
 if __name__ == "__main__":
     sys.exit(main())

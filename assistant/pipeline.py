@@ -68,6 +68,7 @@ class Assistant:
         check_citations(final, docs)
         final.retrieved = [{"doc_id": d.metadata["doc_id"], "chunk_id": d.id or d.metadata.get("chunk_id"),
                             "score": d.metadata.get("score")} for d in docs]
+        final.passages = docs
         final.timings_ms = {**final.timings_ms, "condense": (t_condensed - t0) * 1000,
                             "retrieve": (t_retrieved - t_condensed) * 1000,
                             "first_token": ((first_token or end) - t0) * 1000, "total": (end - t0) * 1000}

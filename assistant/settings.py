@@ -58,7 +58,12 @@ class Settings:
     second_look: bool = field(default=True, metadata={"help": "LLM engines: when the model refuses, or its answer is withheld, although sentences hold the asked-for kind of answer, ask again with only those sentences as sources"})
     context_tokens: int = field(default=250, metadata={"help": "LLM engines: tiktoken budget for the numbered sources in the prompt"})
     support_threshold: float = field(default=0.5, metadata={"help": "LLM engines: embedding similarity below which a cited sentence is listed as unsupported"})
-    max_upload_mb: float = field(default=10.0, metadata={"help": "largest file accepted by ingest, in MiB"})
+    max_upload_mb: float = field(default=10.0, metadata={"help": "largest file accepted by ingest and by the UI's upload, in MiB"})
+    # the chat UI (`assistant serve`)
+    ui_host: str = field(default="127.0.0.1", metadata={"help": "UI: address to listen on (loopback; 0.0.0.0 exposes it, then set ASSISTANT_UI_AUTH)"})
+    ui_port: int = field(default=7860, metadata={"help": "UI: port to listen on"})
+    ui_auth: str = field(default="", metadata={"help": "UI: require a login, 'user:password' (several: comma-separated); empty: no login", "secret": True})
+    ui_concurrency: int = field(default=4, metadata={"help": "UI: requests worked on at once (Gradio queue); the local model still generates one answer at a time"})
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -107,6 +112,26 @@ class Settings:
             raise SettingsError(f"{ENV_PREFIX}SUPPORT_THRESHOLD: must be in [0, 1], got {self.support_threshold}")
         if not 0 < self.dedup_threshold <= 1:
             raise SettingsError(f"{ENV_PREFIX}DEDUP_THRESHOLD: must be in (0, 1], got {self.dedup_threshold}")
+        if self.max_upload_mb <= 0:
+            raise SettingsError(f"{ENV_PREFIX}MAX_UPLOAD_MB: must be more than 0, got {self.max_upload_mb}")
+        if not 1 <= self.ui_port <= 65535:
+            raise SettingsError(f"{ENV_PREFIX}UI_PORT: must be between 1 and 65535, got {self.ui_port}")
+        if self.ui_concurrency < 1:
+            raise SettingsError(f"{ENV_PREFIX}UI_CONCURRENCY: must be at least 1, got {self.ui_concurrency}")
+        self.ui_logins()  # validates ui_auth
+
+    def ui_logins(self) -> list[tuple[str, str]]:
+        """``ui_auth`` as (user, password) pairs for Gradio's ``auth``; empty: no login."""
+        logins = []
+        for item in (part.strip() for part in self.ui_auth.split(",")):
+            if not item:
+                continue
+            user, sep, password = item.partition(":")
+            if not sep or not user.strip() or not password:
+                raise SettingsError(f"{ENV_PREFIX}UI_AUTH: expected 'user:password' (comma-separated for several), "
+                                    f"got an entry without {'a password' if sep and user.strip() else 'a user name'}")
+            logins.append((user.strip(), password))
+        return logins
 
     @property
     def models_path(self) -> Path:
@@ -120,6 +145,12 @@ class Settings:
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
             rows.append((ENV_PREFIX + f.name.upper(), str(default), f.metadata.get("help", "")))
         return rows
+
+    def shown(self, name: str) -> str:
+        """A setting's value for display (secrets masked)."""
+        value = getattr(self, name)
+        secret = next(f for f in dataclasses.fields(self) if f.name == name).metadata.get("secret")
+        return "(set)" if secret and value else str(value)
 
 
 def _coerce(f: dataclasses.Field, raw: str, name: str) -> Any:
