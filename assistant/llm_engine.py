@@ -151,6 +151,16 @@ class LLMEngine:
             v = Verified(ABSTAIN_TEXT, True, [], v.invalid_citations, v.unsupported, withheld=v.text)
         return v, lacking
 
+    def warm(self) -> None:
+        """Have a local model read the fixed system prefix now (llama.cpp keeps it cached), so the
+        first question reads only its sources; other models need nothing."""
+        if not getattr(self.model, "supports_grammar", False):
+            return
+        messages = self.answer_prompt.format_messages(sources="[1] Untitled article (undated, outlet unknown)\n-",
+                                                      question="-")
+        for _ in self.model.stream(messages, max_tokens=1):
+            pass
+
     # ------------------------------------------------------------------ the engine seam
     def condense(self, question: str, history: Sequence[str]) -> str:
         """A follow-up rewritten as a standalone question by the model; the question itself when

@@ -652,11 +652,15 @@ def build_app(settings: Settings, assistant=None):
 
 
 def warm_up(assistant) -> None:
-    """Load the embedder, the index and (for the local model) the model before the first question."""
+    """Load the embedder, the index and (for the local model) the model before the first question,
+    and let the local model read its fixed instructions once (they stay cached)."""
     assistant.retrieve("warm up")
     load = getattr(getattr(assistant.engine, "model", None), "load", None)
     if callable(load):
         load()
+    warm = getattr(assistant.engine, "warm", None)
+    if callable(warm):
+        warm()
 
 
 def serve(settings: Settings, assistant=None, *, block: bool = True):

@@ -398,3 +398,14 @@ def test_untitled_source_is_not_headed_by_its_file_name(llm_settings):
     assert "[1] Untitled article (2026-02-02, MENAFN)" in engine.model.calls[0][1].content
     assert "9b2a7a" not in engine.model.calls[0][1].content
     assert ans.abstained and "000_9b2a7a8087030aa2.txt" in ans.extra["withheld_answer"]  # its digits are no fact
+
+
+def test_warm_reads_the_fixed_prefix_of_a_local_model_once(llm_settings):
+    engine = grammar_engine(llm_settings, "x", "Iraq has taken in 450 ISIS detainees from Syria [1].")
+    engine.warm()
+    run(engine)
+    warm, first = engine.model.calls
+    assert warm[0].content == first[0].content  # the same system prefix, now in llama.cpp's cache
+    plain = engine_with(llm_settings, "unused")
+    plain.warm()
+    assert plain.model.calls == []  # models without a local cache are not called
