@@ -1,9 +1,9 @@
 """The numbered sources an LLM answers from, fitted to a token budget.
 
 Each source is one retrieved passage, headed by its title, date and outlet. With compression on
-(the default) a source carries only the passage's sentences most relevant to the question (dense
-similarity plus keyword overlap), chosen best-first until the tiktoken budget is spent or the
-sentences score under a share of the best one; off, the
+(the default) a source carries only the passage's sentences most relevant to the question, in the
+order the caller ranks them (the LLM engine uses the extractive engine's scorer), chosen best-first
+until the tiktoken budget is spent or the sentences score under a share of the best one; off, the
 whole passages go in, in retrieval order, until the context window is full. Either way every
 sentence keeps its character offsets in the cleaned article, so citations quote it exactly.
 """
@@ -93,16 +93,13 @@ Ranked = list[tuple[float, int, Sentence]]  # (score, passage index, sentence), 
 
 
 def build_sources(question: str, passages: Sequence[Document], *, budget: int, compress: bool,
-                  embed: Callable[[list[str]], list[list[float]]], count: Callable[[str], int],
-                  rank: Callable[[str, Sequence[Document]], Ranked] | None = None) -> list[Source]:
+                  count: Callable[[str], int], rank: Callable[[str, Sequence[Document]], Ranked]) -> list[Source]:
     """Numbered sources for the prompt, at most ``budget`` tokens (``count``) when rendered.
 
-    Whole passages keep retrieval order. Compressed ones are numbered by their best sentence,
-    so [1] holds the sentence ranked first; ``rank`` orders the sentences (default: similarity
-    to the question plus keyword overlap, ``relevance_ranking``)."""
+    Whole passages keep retrieval order. Compressed ones take the sentences ``rank`` orders
+    best-first and are numbered by their best sentence, so [1] holds the sentence ranked first."""
     if compress:
-        ranked = (rank or (lambda q, ps: relevance_ranking(q, ps, embed)))(question, passages)
-        chosen = _compressed(ranked, passages, budget, count)
+        chosen = _compressed(rank(question, passages), passages, budget, count)
     else:
         chosen = _whole(passages, budget, count)
     sources = []
@@ -135,25 +132,6 @@ def _whole(passages: Sequence[Document], budget: int, count) -> dict[int, list[S
         if used >= budget:
             break
     return chosen
-
-
-def relevance_ranking(question: str, passages: Sequence[Document], embed) -> Ranked:
-    """Every sentence of the passages scored by cosine similarity to the question plus keyword overlap."""
-    from assistant.keyword_index import tokenize
-
-    cands = unique_sentences(passages)
-    if not cands:
-        return []
-    q_terms = set(tokenize(question))
-    vectors = embed([question] + [s.text for _, s in cands])
-    qv = vectors[0]
-    scored = []
-    for (pi, s), v in zip(cands, vectors[1:]):
-        overlap = len(q_terms & set(tokenize(s.text))) / len(q_terms) if q_terms else 0.0
-        rank_bonus = 0.05 / (1 + pi)  # retrieval order breaks near-ties
-        scored.append((_cos(qv, v) + 0.5 * overlap + rank_bonus, pi, s))
-    scored.sort(key=lambda t: -t[0])
-    return scored
 
 
 def _compressed(ranked: Ranked, passages: Sequence[Document], budget: int, count) -> dict[int, list[Sentence]]:

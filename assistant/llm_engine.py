@@ -186,7 +186,7 @@ class LLMEngine:
         picks = self.ranker.select(question, [], passages)[0] if passages and not missing else []
         sources = [] if missing else build_sources(
             question, passages, budget=self.source_budget(question), compress=self.settings.compress,
-            embed=self.embed, count=self.count, rank=lambda q, ps: self.rank_sentences(q, ps, picks))
+            count=self.count, rank=lambda q, ps: self.rank_sentences(q, ps, picks))
         if not sources:  # nothing to answer from, or the question hinges on what no passage names
             yield ABSTAIN_TEXT
             reason = f"no passage mentions {', '.join(missing)}" if missing else "no passage text to answer from"
