@@ -191,9 +191,7 @@ def cmd_remove(args, settings: Settings) -> int:
 def cmd_list(args, settings: Settings) -> int:
     from assistant.index import IndexDir
 
-    docs = IndexDir(settings.index_dir).read_manifest().docs
-    rows = [{"doc_id": d.doc_id, "title": d.title, "date": d.date, "source": d.source, "url": d.url,
-             "chunks": len(d.chunk_ids)} for d in sorted(docs.values(), key=lambda d: d.doc_id)]
+    rows = [{k: v for k, v in r.items() if k != "origin_file"} for r in IndexDir(settings.index_dir).article_rows()]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0

@@ -112,6 +112,13 @@ class IndexDir:
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise IndexStateError(f"{self.manifest_path}: unreadable manifest ({exc}); rebuild the index") from None
 
+    def article_rows(self) -> list[dict]:
+        """The indexed articles, by doc_id: what `assistant list` and the UI's corpus panel show."""
+        docs = self.read_manifest().docs
+        return [{"doc_id": d.doc_id, "title": d.title, "date": d.date, "source": d.source, "url": d.url,
+                 "chunks": len(d.chunk_ids), "origin_file": d.origin_file}
+                for d in sorted(docs.values(), key=lambda d: d.doc_id)]
+
     def manifest_stamp(self) -> tuple[int, int]:
         """Changes whenever a new manifest is written (readers use it to reload)."""
         try:

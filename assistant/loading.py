@@ -104,8 +104,7 @@ def load_paths(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> 
                 _load_one(f, f.relative_to(root).as_posix(), str(root), result, seen_ids, max_bytes)
         elif path.is_file():
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                result.errors.append(LoadError(str(raw_path), f"unsupported file type {path.suffix or '(none)'!r} "
-                                               f"(use {', '.join(sorted(SUPPORTED_SUFFIXES))})"))
+                result.errors.append(LoadError(str(raw_path), unsupported_type_message(path.suffix)))
                 continue
             f = path.resolve()
             result.scanned[str(f)] = {str(f)}
@@ -115,13 +114,21 @@ def load_paths(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> 
     return result
 
 
+def unsupported_type_message(suffix: str) -> str:
+    return f"unsupported file type {suffix or '(none)'!r} (use {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+
+
+def too_large_message(size: int, max_bytes: int) -> str:
+    return f"file too large ({size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.1f} MiB)"
+
+
 def _load_one(path: Path, doc_id: str, root: str, result: LoadResult, seen_ids: dict[str, str],
               max_bytes: int | None) -> None:
     shown = str(path)
     try:
         data = path.read_bytes()
         if max_bytes is not None and len(data) > max_bytes:
-            raise _FileError(f"file too large ({len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.1f} MiB)")
+            raise _FileError(too_large_message(len(data), max_bytes))
         text = _decode(data)
         suffix = path.suffix.lower()
         if suffix in JSON_SUFFIXES:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from assistant.answers import Answer, Citation
-from assistant.loading import SUPPORTED_SUFFIXES
+from assistant.loading import SUPPORTED_SUFFIXES, too_large_message, unsupported_type_message
 from assistant.settings import Settings
 
 UPLOADS_DIR_NAME = "uploads"
@@ -207,11 +207,9 @@ def uploads_dir(settings: Settings) -> Path:
 def corpus_rows(settings: Settings) -> list[dict]:
     from assistant.index import IndexDir
 
-    docs = IndexDir(settings.index_dir).read_manifest().docs
     up = str(uploads_dir(settings).resolve()) + os.sep
-    return [{"doc_id": d.doc_id, "title": d.title, "date": d.date, "source": d.source, "url": d.url,
-             "chunks": len(d.chunk_ids), "uploaded": d.origin_file.startswith(up)}
-            for d in sorted(docs.values(), key=lambda d: d.doc_id)]
+    return [{**{k: v for k, v in r.items() if k != "origin_file"}, "uploaded": r["origin_file"].startswith(up)}
+            for r in IndexDir(settings.index_dir).article_rows()]
 
 
 def corpus_html(rows: Sequence[dict]) -> str:
@@ -252,11 +250,11 @@ def upload_problem(name: str, size: int, max_bytes: int) -> str | None:
     file; None when it may be ingested."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        return f"{name}: unsupported file type {suffix or '(none)'!r} (use {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+        return f"{name}: {unsupported_type_message(suffix)}"
     if size == 0:
         return f"{name}: empty file"
     if size > max_bytes:
-        return f"{name}: file too large ({size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.1f} MiB)"
+        return f"{name}: {too_large_message(size, max_bytes)}"
     return None
 
 
