@@ -64,6 +64,14 @@ class Answer:
         out.update(self.extra)
         return out
 
+    @property
+    def quoted_note(self) -> str | None:
+        """For an LLM engine's answer that quotes the extractive scorer's sentences instead of the
+        model's text: what the reader is told, and why."""
+        if self.extra.get("answered_by") != "quote":
+            return None
+        return f"Quoted from the articles: {self.extra.get('fallback_reason', 'the model did not answer')}."
+
 
 StreamItem = Union[str, Answer]  # text deltas, then the final Answer last
 

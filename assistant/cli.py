@@ -323,6 +323,8 @@ def _print_citations(answer) -> None:
         if c.title:
             print(f"    {c.doc_id}, characters {c.start}-{c.end}")
         print(textwrap.fill(f"“{c.quote}”", width=100, initial_indent="    ", subsequent_indent="    "))
+    if answer.quoted_note:
+        say(f"note: {answer.quoted_note}")
     if answer.invalid_citations:
         say(f"note: removed {answer.invalid_citations} citation(s) that matched no source")
     for u in answer.unsupported_sentences:
@@ -390,6 +392,12 @@ def cmd_eval(args, settings: Settings) -> int:
         print(f"| {mode:<6} | {m['hit_at_5']:.3f} | {m['mrr']:.3f} | {a['accuracy']:.3f}    | {cp:<18} | "
               f"{a['abstention_accuracy']:.3f}               | {a['invalid_citations']:<17} | "
               f"{a['unsupported_sentences']:<11} | {ft['p50']:>18.0f} | {lat['p50']:>6.0f} | {lat['p95']:>6.0f} |")
+    for mode, r in reports.items():
+        a = r["answers"]
+        if a.get("quoted_answers"):
+            answered = sum(1 for row in r["per_question"] if not row["abstained"])
+            print(f"\n{mode}: {a['quoted_answers']} of {answered} answers quote the extractive scorer's sentences "
+                  f"(the model declined, was withheld, or cited another source than the best sentence's)")
     for mode, r in reports.items():
         failures = [row for row in r["per_question"] if not row["correct"]]
         if failures:

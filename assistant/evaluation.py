@@ -155,7 +155,9 @@ def score_answers(rows: Sequence[dict]) -> dict:
     abstention = sum(1 for r in rows if r["abstained"] == (not r["answerable"]))
     verification = {"invalid_citations": sum(r.get("invalid_citations", 0) for r in rows),
                     "unsupported_sentences": sum(r.get("unsupported_sentences", 0) for r in rows),
-                    "ungrounded_answers": sum(1 for r in rows if not r.get("grounded", True))}
+                    "ungrounded_answers": sum(1 for r in rows if not r.get("grounded", True)),
+                    # LLM engines: answers that quote the extractive scorer's sentences (the model's gave way)
+                    "quoted_answers": sum(1 for r in rows if (r.get("extra") or {}).get("answered_by") == "quote")}
     return {"accuracy": round(correct / len(answerable), 4) if answerable else 0.0,
             "citation_precision": round(precise / len(cited), 4) if cited else None,
             "abstention_accuracy": round(abstention / len(rows), 4) if rows else 0.0,

@@ -241,6 +241,28 @@ def has_answer_type(qtype: str, sentence: str, asked: Sequence[str]) -> bool:
 
 
 # ---------------------------------------------------------------------------- the engine
+def quoted_answer(picked: Sequence["Candidate"], dated: bool,
+                  passages: Sequence[Document]) -> tuple[list[str], list[Citation]]:
+    """The picked sentences as an answer: each quoted whole with its citation [n]; dated figures
+    that differ are led by their article's date (and outlet), newest first."""
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for c in picked:
+        meta = passages[c.passage].metadata
+        n = len(citations) + 1
+        citations.append(Citation(n=n, doc_id=meta["doc_id"], title=meta.get("title") or "",
+                                  date=meta.get("date") or None, source=meta.get("source") or "",
+                                  url=meta.get("url") or "", quote=c.text, start=c.start, end=c.end))
+        lead = ""
+        if dated:
+            when = meta.get("date") or "undated"
+            outlet = meta.get("source") or ""
+            named = outlet and outlet.casefold() in c.text[:60].casefold()  # "(MENAFN) Iraq has ..."
+            lead = f"{when}{' (' + outlet + ')' if outlet and not named else ''}: "
+        parts.append(f"{lead}{c.text} [{n}]")
+    return parts, citations
+
+
 class ExtractiveEngine:
     name = "extractive"
 
@@ -270,21 +292,7 @@ class ExtractiveEngine:
             yield Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, engine=self.name,
                          timings_ms={"answer": (time.perf_counter() - t0) * 1000})
             return
-        citations: list[Citation] = []
-        parts: list[str] = []
-        for c in picked:
-            meta = passages[c.passage].metadata
-            n = len(citations) + 1
-            citations.append(Citation(n=n, doc_id=meta["doc_id"], title=meta.get("title") or "",
-                                      date=meta.get("date") or None, source=meta.get("source") or "",
-                                      url=meta.get("url") or "", quote=c.text, start=c.start, end=c.end))
-            lead = ""
-            if dated:
-                when = meta.get("date") or "undated"
-                outlet = meta.get("source") or ""
-                named = outlet and outlet.casefold() in c.text[:60].casefold()  # "(MENAFN) Iraq has ..."
-                lead = f"{when}{' (' + outlet + ')' if outlet and not named else ''}: "
-            parts.append(f"{lead}{c.text} [{n}]")
+        parts, citations = quoted_answer(picked, dated, passages)
         text = " ".join(parts)
         for i, part in enumerate(parts):  # stream sentence by sentence
             yield (" " if i else "") + part

@@ -62,13 +62,26 @@ def lacks_asked_kind(question: str, answer: str) -> str | None:
     return None if has_answer_type(qtype, text, asked) else _KINDS[qtype]
 
 
-def focused_sources(passages: Sequence[Document], picks: Sequence) -> list[Source]:
-    """Sources made of only the given sentences (extractive candidates), numbered in pick order."""
-    by_passage: dict[int, list[Sentence]] = {}
-    for c in picks:
-        by_passage.setdefault(c.passage, []).append(Sentence(c.start, c.end, c.text))
-    return [Source(n=i, doc=passages[pi], sentences=sorted(sents, key=lambda x: x.start))
-            for i, (pi, sents) in enumerate(by_passage.items(), 1)]
+def source_number(sources: Sequence[Source], passage: Document, start: int) -> int | None:
+    """The number of the source that holds the sentence starting at ``start`` of ``passage``."""
+    for s in sources:
+        if s.doc.metadata.get("doc_id") == passage.metadata.get("doc_id") and any(x.start == start for x in s.sentences):
+            return s.n
+    return None
+
+
+def fallback_reason(v: Verified, lacking: str | None, sources: Sequence[Source], passages: Sequence[Document],
+                    best) -> str | None:
+    """Why the model's verified answer gives way to the extractive scorer's quoted sentences (``best``
+    is the sentence it ranks first), or None when the model's answer stands."""
+    if v.abstained:
+        if lacking:
+            return f"the model's answer gives no {lacking}"
+        return "the model's answer was withheld" if v.withheld else "the model declined"
+    n = source_number(sources, passages[best.passage], best.start)
+    if n is not None and n not in {c.n for c in v.citations}:
+        return f"the model's answer does not cite [{n}], the source holding the best-scoring sentence"
+    return None
 
 
 class LLMEngine:
@@ -124,7 +137,7 @@ class LLMEngine:
 
     def _generate(self, messages, n_sources: int, *, hold_refusal: bool, out: list[str]) -> Iterator[str]:
         """Stream the model's answer (into ``out``). With ``hold_refusal``, text that is still the
-        start of the refusal is held back: a refusal about to get a second look is not shown."""
+        start of the refusal is held back: a refusal that quoted sentences will replace is not shown."""
         kwargs = {}
         if self.settings.grammar and getattr(self.model, "supports_grammar", False):
             kwargs["grammar"] = citation_grammar(n_sources)
@@ -179,11 +192,11 @@ class LLMEngine:
         return text
 
     def stream(self, question: str, history: Sequence[str], passages: Sequence[Document]) -> Iterator[StreamItem]:
-        from assistant.extractive import missing_entities
+        from assistant.extractive import missing_entities, quoted_answer
 
         t0 = time.perf_counter()
         missing = missing_entities(question, passages) if passages else []
-        picks = self.ranker.select(question, [], passages)[0] if passages and not missing else []
+        picks, dated = self.ranker.select(question, [], passages) if passages and not missing else ([], False)
         sources = [] if missing else build_sources(
             question, passages, budget=self.source_budget(question), compress=self.settings.compress,
             count=self.count, rank=lambda q, ps: self.rank_sentences(q, ps, picks))
@@ -196,26 +209,24 @@ class LLMEngine:
         messages = self.answer_prompt.format_messages(sources=render_sources(sources), question=question)
         prompt_tokens = sum(self.count(m.text) for m in messages)
         t_prompt = time.perf_counter()
-        second_look = self.settings.second_look and bool(picks)
+        fallback = self.settings.quote_fallback and bool(picks)
         parts: list[str] = []
-        yield from self._generate(messages, len(sources), hold_refusal=second_look, out=parts)
+        yield from self._generate(messages, len(sources), hold_refusal=fallback, out=parts)
         raw = "".join(parts)
         v, lacking = self._verify(raw, sources, question)
         extra = {}
-        if second_look and v.abstained:
-            # The model refused, or its answer was withheld, although the extractive scorer found
-            # sentences holding the asked-for kind of answer: a second, focused look at just those
-            # sentences (a short prompt, nothing to be distracted by), verified the same way.
-            focused = focused_sources(passages, picks)
-            look = self.answer_prompt.format_messages(sources=render_sources(focused), question=question)
+        reason = fallback_reason(v, lacking, sources, passages, picks[0]) if fallback else None
+        if reason:
+            # The 1.5B model declines questions whose answer is in front of it, and picks the wrong
+            # figure or name where the extractive scorer measured right (README, "Quoted fallback"):
+            # when they disagree, the scorer's sentences are quoted, each with its citation.
+            quoted, citations = quoted_answer(picks, dated, passages)
             if parts and raw.strip() != ABSTAIN_TEXT:
-                yield "\n\n"  # the first answer was shown and is withheld; the second look follows
-            again: list[str] = []
-            yield from self._generate(look, len(focused), hold_refusal=False, out=again)
-            v2, _ = self._verify("".join(again), focused, question)
-            extra["second_look"] = {"first_answer": raw, "answer": "".join(again), "kept": not v2.abstained}
-            if not v2.abstained:
-                v, lacking, raw = v2, None, "".join(again)
+                yield "\n\n"  # what the model wrote was shown; the quoted answer replaces it
+            for i, part in enumerate(quoted):
+                yield (" " if i else "") + part
+            extra = {"answered_by": "quote", "fallback_reason": reason, "model_answer": v.withheld or v.text}
+            v, lacking = Verified(" ".join(quoted), False, citations, v.invalid_citations), None
         t_generated = time.perf_counter()
         yield Answer(question=question, answer=v.text, abstained=v.abstained, citations=v.citations, engine=self.name,
                      model=self.model_name, grounded=v.grounded, invalid_citations=v.invalid_citations,

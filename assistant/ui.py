@@ -103,7 +103,7 @@ def answer_html(answer: Answer, turn: int, streamed: str | None = None) -> str:
                          f'title="{escape(_described(c))}">[{c.n}]</a>')
         pos = m.end()
     parts.append(_lines(answer.answer[pos:]))
-    notes = []
+    notes = [answer.quoted_note] if answer.quoted_note else []
     if streamed is not None and streamed.strip() != answer.answer.strip():
         notes.append("Verification changed the streamed text; this is the verified answer.")
     if not answer.grounded:

@@ -1,11 +1,15 @@
 """The assistant's answer engines against the LangChain RAG tutorial pipeline, side by side, in one run.
 
-    python bench/llm_vs_tutorial.py [--questions FILE] [--only extractive,local,local-whole,tutorial] [--json]
+    python bench/llm_vs_tutorial.py [--questions FILE] [--only extractive,local,local-model-only,local-whole,tutorial] [--json]
 
 Rows:
   extractive   the model-free engine (hybrid retrieval, k=4)
   local        the LLM engine on the packaged Qwen2.5-Coder-1.5B: hybrid retrieval (k=4), compressed
-               numbered sources, fixed cached system prefix, verified citations (the default)
+               numbered sources, fixed cached system prefix, verified citations, and the quoted
+               fallback: the extractive scorer's sentences when the model declines, is withheld or
+               cites another source than the best sentence's (the default)
+  local-model-only  the same without the quoted fallback (ASSISTANT_QUOTE_FALLBACK=false): every
+               answer is the model's
   local-whole  the same with whole passages in the prompt (ASSISTANT_COMPRESS=false)
   tutorial     the LangChain RAG tutorial pipeline on the same model: the raw article files split by
                RecursiveCharacterTextSplitter(1000, 200), Chroma similarity search k=4 (same MiniLM
@@ -38,7 +42,7 @@ from assistant.settings import Settings  # noqa: E402
 TUTORIAL_PROMPT = ("You are an assistant for question-answering tasks. Use the following pieces of retrieved context "
                    "to answer the question. If you don't know the answer, just say that you don't know. Use three "
                    "sentences maximum and keep the answer concise.\nQuestion: {question} \nContext: {context} \nAnswer:")
-CONFIGS = ("extractive", "local", "local-whole", "tutorial")
+CONFIGS = ("extractive", "local", "local-model-only", "local-whole", "tutorial")
 
 
 def run_engine(settings: Settings, questions, name: str) -> dict:
@@ -47,7 +51,8 @@ def run_engine(settings: Settings, questions, name: str) -> dict:
     if name == "extractive":
         settings = settings.with_overrides(llm="extractive")
     else:
-        settings = settings.with_overrides(llm="local", compress=(name == "local"))
+        settings = settings.with_overrides(llm="local", compress=(name != "local-whole"),
+                                           quote_fallback=(name != "local-model-only"))
     assistant = Assistant(settings)
     assistant.ask("warm-up: how many?")  # loads the embedder and the model outside the timings
     report = evaluate(assistant, questions)
@@ -56,7 +61,8 @@ def run_engine(settings: Settings, questions, name: str) -> dict:
     return {"accuracy": a["accuracy"], "abstention_accuracy": a["abstention_accuracy"],
             "citation_precision": a["citation_precision"], "invalid_citations": a["invalid_citations"],
             "unsupported_sentences": a["unsupported_sentences"], "ungrounded_answers": a["ungrounded_answers"],
-            "first_token_p50_ms": report["first_token_ms"]["p50"], "total_p50_ms": report["latency_ms"]["p50"],
+            "quoted_answers": a["quoted_answers"], "first_token_p50_ms": report["first_token_ms"]["p50"],
+            "total_p50_ms": report["latency_ms"]["p50"],
             "prompt_tokens_median": percentile(prompt_tokens, 50) if prompt_tokens else None,
             "per_question": [{k: r[k] for k in ("id", "answerable", "answer", "abstained", "correct", "citations",
                                                 "first_token_ms", "latency_ms")} for r in report["per_question"]]}
@@ -115,7 +121,7 @@ def run_tutorial(settings: Settings, questions) -> dict:
     return {"accuracy": round(sum(r["correct"] for r in answerable) / len(answerable), 4),
             "abstention_accuracy": round(sum(r["abstained"] == (not r["answerable"]) for r in rows) / len(rows), 4),
             "citation_precision": None, "invalid_citations": None, "unsupported_sentences": None,
-            "ungrounded_answers": sum(1 for r in rows if not r["abstained"]),
+            "ungrounded_answers": sum(1 for r in rows if not r["abstained"]), "quoted_answers": None,
             "unanswerable_answered": sum(1 for r in rows if not r["answerable"] and not r["abstained"]),
             "first_token_p50_ms": percentile([r["first_token_ms"] for r in rows], 50),
             "total_p50_ms": percentile([r["latency_ms"] for r in rows], 50),
@@ -147,14 +153,15 @@ def main() -> int:
     n_ans = sum(q.answerable for q in questions)
     print(f"{args.questions.name}: {len(questions)} questions ({n_ans} answerable), k=4, model "
           f"qwen2.5-coder-1.5b-instruct-q4_k_m, n_threads={settings.n_threads}/{settings.n_threads_batch}\n")
-    print("| pipeline    | accuracy | abstention acc. | citation precision | invalid citations | prompt tokens (median)"
-          " | first token p50 | total p50 |")
-    print("|-------------|----------|-----------------|--------------------|-------------------|-----------------------"
-          "|-----------------|-----------|")
+    print("| pipeline         | accuracy | abstention acc. | citation precision | invalid citations | quoted answers "
+          "| prompt tokens (median) | first token p50 | total p50 |")
+    print("|------------------|----------|-----------------|--------------------|-------------------|----------------"
+          "|------------------------|-----------------|-----------|")
     fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
     for name, r in results.items():
-        print(f"| {name:<11} | {r['accuracy']:.3f}    | {r['abstention_accuracy']:.3f}           | "
+        print(f"| {name:<16} | {r['accuracy']:.3f}    | {r['abstention_accuracy']:.3f}           | "
               f"{fmt(r['citation_precision'], '.3f'):<18} | {fmt(r['invalid_citations'], 'd'):<17} | "
+              f"{fmt(r['quoted_answers'] if name.startswith('local') else None, 'd'):<14} | "
               f"{fmt(r['prompt_tokens_median'], '.0f'):<22} | {r['first_token_p50_ms'] / 1000:>13.2f} s | "
               f"{r['total_p50_ms'] / 1000:>7.2f} s |")
     if "tutorial" in results and "local" in results:

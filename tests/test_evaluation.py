@@ -42,6 +42,9 @@ def test_score_answers_by_hand():
     assert s["abstention_accuracy"] == round(4 / 6, 4)  # rows 1-3 answered an answerable one, row 5 abstained
     assert (s["answerable"], s["unanswerable"], s["citations"]) == (4, 2, 4)
     assert score_answers([row(False, [], [], "x", True, [])])["citation_precision"] is None
+    assert s["quoted_answers"] == 0
+    rows[0]["extra"] = {"answered_by": "quote", "fallback_reason": "the model declined"}
+    assert score_answers(rows)["quoted_answers"] == 1
 
 
 def test_percentile():

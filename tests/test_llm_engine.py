@@ -49,8 +49,8 @@ def fake(*replies: str) -> RecordingChat:
 
 @pytest.fixture
 def llm_settings(hash_settings):
-    # hashing-embedder scale; the second look has its own tests (grammar_engine)
-    return hash_settings.with_overrides(llm="extractive", support_threshold=0.4, second_look=False)
+    # hashing-embedder scale; the quoted fallback has its own tests (grammar_engine)
+    return hash_settings.with_overrides(llm="extractive", support_threshold=0.4, quote_fallback=False)
 
 
 def engine_with(settings, *replies, **overrides):
@@ -331,7 +331,7 @@ class GrammarChat(RecordingChat):
 
 
 def grammar_engine(settings, *replies, **overrides):
-    overrides = {"second_look": True, **overrides}
+    overrides = {"quote_fallback": True, **overrides}
     model = GrammarChat(messages=iter([AIMessage(content=r) for r in replies]), calls=[], grammars=[])
     return LLMEngine(model, settings.with_overrides(**overrides) if overrides else settings,
                      name="fake", model_name="fake-model", embedder=HashEmbedder())
@@ -345,50 +345,75 @@ def test_compressed_sources_put_the_likeliest_answer_first(llm_settings):
     assert "[1] Transfer of detainees announced" in user  # the source holding it is [1]
 
 
-def test_refusal_gets_a_second_look_at_the_sentences_holding_the_asked_kind(llm_settings):
-    engine = grammar_engine(llm_settings, ABSTAIN_TEXT, "Iraq has taken in 450 ISIS detainees from Syria [1].")
-    deltas, ans = run(engine, question="How many countries will some ISIS detainees be returned to?")
-    first, second = engine.model.calls
-    assert "450 ISIS detainees" in first[1].content
-    look = second[1].content.split("Question:")[0]  # only the sentence holding a figure of countries
-    assert "[1] Transfer of detainees announced (2026-01-21, Kurdistan24)" in look
-    assert "more than 60 countries" in look and "450" not in look and "weather" not in look
-    assert second[0].content == first[0].content  # same system prefix
-    assert "abstain | answer" in engine.model.grammars[1]  # it may still refuse
-    assert "".join(deltas) == "Iraq has taken in 450 ISIS detainees from Syria [1]."  # the held refusal never showed
-    # verification of the second look is against the focused source: 450 is not in it -> withheld
-    assert ans.abstained and ans.extra["second_look"]["kept"] is False
+COUNTRIES_Q = "How many countries will some ISIS detainees be returned to?"
+COUNTRIES = "Some will be returned to more than 60 countries."
 
 
-def test_second_look_answer_is_kept_when_verified(llm_settings):
-    engine = grammar_engine(llm_settings, ABSTAIN_TEXT, "Some will be returned to more than 60 countries [1].")
-    deltas, ans = run(engine, question="How many countries will some ISIS detainees be returned to?")
-    assert "".join(deltas) == "Some will be returned to more than 60 countries [1]."
-    assert not ans.abstained and ans.grounded and ans.extra["second_look"]["kept"]
+def test_refusal_gives_way_to_the_sentence_the_extractive_scorer_picked(llm_settings):
+    engine = grammar_engine(llm_settings, ABSTAIN_TEXT)
+    deltas, ans = run(engine, question=COUNTRIES_Q)
+    assert len(engine.model.calls) == 1  # no second generation
+    assert "".join(deltas) == f"{COUNTRIES} [1]"  # the held refusal never showed
+    assert ans.answer == f"{COUNTRIES} [1]" and not ans.abstained and ans.grounded
     (c,) = ans.citations
-    assert c.doc_id == "b.txt" and "60 countries" in c.quote and B[c.start:c.end] == c.quote
+    assert c.n == 1 and c.doc_id == "b.txt" and c.quote == COUNTRIES and B[c.start - 0:c.end] == COUNTRIES
+    assert ans.extra["answered_by"] == "quote" and ans.extra["fallback_reason"] == "the model declined"
+    assert ans.extra["model_answer"] == ABSTAIN_TEXT and ans.engine == "fake"
     check_citations(ans, PASSAGES)
 
 
-def test_withheld_answer_gets_a_second_look_after_what_was_shown(llm_settings):
-    engine = grammar_engine(llm_settings, "Returns are planned [1].", "Some will be returned to more than 60 countries [1].")
-    deltas, ans = run(engine, question="How many countries will some ISIS detainees be returned to?")
-    assert "".join(deltas) == "Returns are planned [1].\n\nSome will be returned to more than 60 countries [1]."
-    assert not ans.abstained and "60" in ans.answer
-    assert ans.extra["second_look"]["first_answer"] == "Returns are planned [1]."
+def test_withheld_answer_is_followed_by_the_quote_after_what_was_shown(llm_settings):
+    engine = grammar_engine(llm_settings, "Returns are planned [1].")
+    deltas, ans = run(engine, question=COUNTRIES_Q)
+    assert "".join(deltas) == f"Returns are planned [1].\n\n{COUNTRIES} [1]"
+    assert ans.answer == f"{COUNTRIES} [1]"
+    assert ans.extra["fallback_reason"] == "the model's answer was withheld"
+    assert ans.extra["model_answer"] == "Returns are planned [1]."
 
 
-def test_no_second_look_when_no_sentence_holds_the_asked_kind(llm_settings):
-    engine = grammar_engine(llm_settings, ABSTAIN_TEXT, "should never be asked [1].")
+def test_answer_without_the_asked_kind_gives_way_to_the_quote(llm_settings):
+    engine = grammar_engine(llm_settings, "Some detainees will be returned [1].")
+    _, ans = run(engine, question=COUNTRIES_Q)
+    assert ans.answer == f"{COUNTRIES} [1]" and ans.extra["fallback_reason"] == "the model's answer gives no figure"
+
+
+def test_answer_citing_another_source_than_the_best_sentence_gives_way_to_it(llm_settings):
+    # [1] holds the countries sentence (ranked first); the model answers from [2] with a verified
+    # but different figure: the two disagree, and the scorer measured better (README)
+    engine = grammar_engine(llm_settings, "Iraq has taken in 450 ISIS detainees from Syria [2].")
+    deltas, ans = run(engine, question=COUNTRIES_Q)
+    assert "[1] Transfer of detainees announced" in engine.model.calls[0][1].content
+    assert ans.answer == f"{COUNTRIES} [1]" and ans.citations[0].doc_id == "b.txt"
+    assert ans.extra["fallback_reason"].startswith("the model's answer does not cite [1]")
+    assert ans.extra["model_answer"] == "Iraq has taken in 450 ISIS detainees from Syria [2]."
+
+
+def test_answer_citing_the_best_sentence_stands(llm_settings):
+    engine = grammar_engine(llm_settings, "More than 60 countries [1].")
+    deltas, ans = run(engine, question=COUNTRIES_Q)
+    assert "".join(deltas) == ans.answer == "More than 60 countries [1]."
+    assert "answered_by" not in ans.extra and not ans.abstained and ans.citations[0].doc_id == "b.txt"
+
+
+def test_differing_dated_figures_are_quoted_with_their_dates(llm_settings):
+    engine = grammar_engine(llm_settings, ABSTAIN_TEXT)
+    _, ans = run(engine, question=Q)
+    assert ans.extra["answered_by"] == "quote"
+    assert ans.answer.startswith("2026-02-02: (MENAFN) Iraq has taken in 450") and "2026-01-21 (Kurdistan24): " in ans.answer
+    assert ans.answer.index("450") < ans.answer.index("5,500")  # newest first
+
+
+def test_refusal_stands_when_no_sentence_holds_the_asked_kind(llm_settings):
+    engine = grammar_engine(llm_settings, ABSTAIN_TEXT)
     deltas, ans = run(engine, question="Why did the weather matter to the talks?")
     assert ans.abstained and len(engine.model.calls) == 1 and "".join(deltas) == ABSTAIN_TEXT
-    assert "second_look" not in ans.extra
+    assert "answered_by" not in ans.extra
 
 
-def test_second_look_can_be_turned_off(llm_settings):
-    engine = grammar_engine(llm_settings, ABSTAIN_TEXT, "Iraq has taken in 450 ISIS detainees [1].", second_look=False)
-    deltas, ans = run(engine)
-    assert ans.abstained and "".join(deltas) == ABSTAIN_TEXT and len(engine.model.calls) == 1
+def test_quoted_fallback_can_be_turned_off(llm_settings):
+    engine = grammar_engine(llm_settings, ABSTAIN_TEXT, quote_fallback=False)
+    deltas, ans = run(engine, question=COUNTRIES_Q)
+    assert ans.abstained and "".join(deltas) == ABSTAIN_TEXT and "answered_by" not in ans.extra
 
 
 def test_untitled_source_is_not_headed_by_its_file_name(llm_settings):
@@ -409,3 +434,13 @@ def test_warm_reads_the_fixed_prefix_of_a_local_model_once(llm_settings):
     plain = engine_with(llm_settings, "unused")
     plain.warm()
     assert plain.model.calls == []  # models without a local cache are not called
+
+
+def test_cli_says_when_the_answer_is_quoted(llm_settings, capsys):
+    from assistant.cli import _print_citations
+
+    _, ans = run(grammar_engine(llm_settings, ABSTAIN_TEXT), question=COUNTRIES_Q)
+    _print_citations(ans)
+    out = capsys.readouterr()
+    assert "Quoted from the articles: the model declined." in out.err
+    assert "[1] Transfer of detainees announced · 2026-01-21 · Kurdistan24" in out.out

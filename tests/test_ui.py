@@ -57,6 +57,9 @@ def test_meta_line_names_engine_and_model_and_notes_are_shown():
     assert "Verification changed the streamed text" in out and "not grounded" in out
     assert "Removed 2 citation(s)" in out and "Not supported by [1]: Bad &lt;b&gt;claim&lt;/b&gt;." in out
     assert "Verification changed" not in answer_html(answer("x [1]", [citation()]), 1, streamed="x [1]")
+    assert "Quoted from the articles" not in out
+    quoted = answer("x [1]", [citation()], extra={"answered_by": "quote", "fallback_reason": "the model declined"})
+    assert "Quoted from the articles: the model declined." in answer_html(quoted, 1)
 
 
 def test_cited_article_highlights_the_quote_inside_the_escaped_article():
