@@ -3,6 +3,8 @@
     condense:  history + follow-up -> prompts/condense.txt | model -> standalone question
     answer:    passages -> numbered sources (compressed, budgeted) -> prompts/answer.txt | model
                -> streamed text -> verify.verify_answer -> Answer
+               (the model declined, was withheld, or did not cite the source holding the extractive
+               scorer's best sentence -> the scorer's sentences quoted instead: the quoted fallback)
 
 The model is any LangChain ``BaseChatModel``: the packaged local GGUF, an OpenAI-compatible
 server, Ollama, or a fake one in tests. The system message (instructions and a worked example)

@@ -86,7 +86,8 @@ def test_missing_parts_are_named(monkeypatch):
 
 
 # ---------------------------------------------------------------------------- the real model
-SMOKE = [("How many ISIS detainees has Iraq received from Syria so far?", "450", "003_0e26de0699d51022.txt"),
+SMOKE = [("According to the deputy foreign minister's remarks in early February, how many ISIS captives had been "
+          "brought into Iraq?", "450", "003_0e26de0699d51022.txt"),
          ("How many Iranian convicts were sent home from Iraq so they could finish their jail terms nearer to "
           "their families?", "130", "000_9b2a7a8087030aa2.txt")]
 
@@ -109,13 +110,16 @@ def test_real_local_model_answers_seed_questions_with_verified_citations(local_s
     for question, expected, doc_id in SMOKE:
         ans = assistant.ask(question)
         assert expected in ans.answer.replace(",", ""), ans.answer
+        assert "answered_by" not in ans.extra, ans.extra  # the model's own answer, not the quoted fallback
         assert ans.grounded and ans.invalid_citations == 0 and ans.citations, ans.to_json()
         assert doc_id in {c.doc_id for c in ans.citations}
         for c in ans.citations:
             assert f"[{c.n}]" in ans.answer and c.quote
         assert ans.timings_ms["first_token"] <= ans.timings_ms["total"]
-    unanswerable = assistant.ask("What is the population of Mehran?")
-    assert unanswerable.abstained and unanswerable.citations == []
+    # the model reads the sources and declines (no name is missing, so the gate does not answer for it)
+    unanswerable = assistant.ask("How many of the 120 Iranians expelled from the US had criminal convictions?")
+    assert unanswerable.abstained and unanswerable.citations == [] and "abstain_reason" not in unanswerable.extra
+    assert "answered_by" not in unanswerable.extra
 
 
 @pytest.mark.slow
@@ -132,6 +136,7 @@ def test_real_local_model_offline_from_the_cli(local_settings, tmp_path):
     ans = json.loads(out.stdout)
     jsonschema.validate(ans, ASK_SCHEMA)
     assert "Mehran" in ans["answer"] and ans["engine"] == "local" and ans["model"] == local_model.MODEL_NAME
+    assert "answered_by" not in ans  # written by the model, not quoted
     assert ans["grounded"] and ans["invalid_citations"] == 0
     assert "000_9b2a7a8087030aa2.txt" in {c["doc_id"] for c in ans["citations"]}
     assert ans["timings_ms"]["first_token"] > 0
