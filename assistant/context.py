@@ -10,7 +10,6 @@ sentence keeps its character offsets in the cleaned article, so citations quote 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -80,13 +79,6 @@ def unique_sentences(passages: Sequence[Document]) -> list[tuple[int, Sentence]]
                 seen.add(key)
                 out.append((pi, s))
     return out
-
-
-def _cos(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b))
-    na = math.sqrt(sum(x * x for x in a)) or 1.0
-    nb = math.sqrt(sum(y * y for y in b)) or 1.0
-    return dot / (na * nb)
 
 
 Ranked = list[tuple[float, int, Sentence]]  # (score, passage index, sentence), best first

@@ -18,13 +18,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from assistant.aliases import same_word
 from assistant.answers import ABSTAIN_TEXT, Citation
-from assistant.context import Source, _cos
+from assistant.context import Source
 from assistant.sentences import sentence_spans
 
 MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\s*\]", re.IGNORECASE)
@@ -154,6 +155,13 @@ def claims(text: str) -> list[Claim]:
         if plain.strip(" .") or found:
             out.append(Claim(plain, [int(m.group(1)) for m in found], [(s + m.start(), s + m.end()) for m in found]))
     return out
+
+
+def _cos(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b))
+    na = math.sqrt(sum(x * x for x in a)) or 1.0
+    nb = math.sqrt(sum(y * y for y in b)) or 1.0
+    return dot / (na * nb)
 
 
 def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[str]], list[list[float]]],
