@@ -1,11 +1,8 @@
-"""The answer-engine seam: a question, optional history (earlier user turns) and the retrieved
-passages in; an ``Answer`` with numbered citations out, streamable.
+"""The answer-engine seam's types: a question, optional history (earlier user turns) and the
+retrieved passages in; an ``Answer`` with numbered citations out, streamable.
 
-The CLI, the evaluation and the UI call only ``AnswerEngine.stream`` / ``AnswerEngine.answer``.
-Engines are resolved from a string (``ASSISTANT_LLM`` / ``--llm``): ``extractive`` (no model),
-or an LLM engine around a LangChain chat model (``local``, ``local:/path.gguf``, ``openai:MODEL``,
-``ollama:MODEL``; see ``llm.py``); ``auto`` means ``local`` when the ``local-llm`` extra is
-installed, else ``extractive``.
+The CLI, the evaluation and the UI call only ``AnswerEngine.stream``; ``engines.get_engine``
+resolves an engine from its spec string. This module imports no engine.
 """
 
 from __future__ import annotations
@@ -100,27 +97,3 @@ def final_answer(stream: Iterator[StreamItem]) -> Answer:
 
 class EngineError(ValueError):
     pass
-
-
-def resolve_spec(spec: str | None) -> str:
-    """``auto`` -> ``local`` when the local-llm extra is installed, else ``extractive``."""
-    kind = (spec or "auto").strip()
-    if kind == "auto":
-        from assistant.local_model import is_installed
-
-        return "local" if is_installed() else "extractive"
-    return kind
-
-
-def get_engine(spec: str, settings) -> AnswerEngine:
-    """The engine for a spec string; an unknown one, or a missing extra, is a one-line ``EngineError``."""
-    kind = resolve_spec(spec)
-    if kind == "extractive":
-        from assistant.extractive import ExtractiveEngine
-
-        return ExtractiveEngine(settings)
-    from assistant.llm import get_chat_model, model_label
-    from assistant.llm_engine import LLMEngine
-
-    model = get_chat_model(kind, settings)
-    return LLMEngine(model, settings, name=kind.partition(":")[0], model_name=model_label(model, kind))

@@ -399,13 +399,18 @@ def cmd_eval(args, settings: Settings) -> int:
             print(f"\n{mode}: {a['quoted_answers']} of {answered} answers quote the extractive scorer's sentences "
                   f"(the model declined, was withheld, or cited another source than the best sentence's)")
     for mode, r in reports.items():
+        a = r["answers"]
+        direct = "-" if a["direct_first_sentence"] is None else f"{a['direct_first_sentence']:.3f}"
+        follow = "-" if a["followup_accuracy"] is None else f"{a['followup_accuracy']:.3f}"
+        print(f"\n{mode}: right answers whose first sentence holds the answer {direct}; "
+              f"follow-up accuracy {follow} ({a['followups']} follow-ups)")
         failures = [row for row in r["per_question"] if not row["correct"]]
         if failures:
-            print(f"\n{mode}: {len(failures)} wrong")
+            counts = ", ".join(f"{cat.replace('_', ' ')} {n}" for cat, n in a["failures"].items())
+            print(f"{mode}: {len(failures)} failed: {counts}")
             for row in failures:
                 got = "abstained" if row["abstained"] else row["answer"][:90].replace("\n", " ")
-                print(f"  {row['id']} {'answerable' if row['answerable'] else 'unanswerable'}: "
-                      f"{row['question'][:70]} -> {got}")
+                print(f"  {row['id']} [{row['failure'].replace('_', ' ')}] {row['question'][:70]} -> {got}")
     return 0
 
 

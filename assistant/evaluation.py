@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from assistant import textfacts
+
 
 class QuestionSetError(ValueError):
     pass
@@ -105,15 +107,13 @@ def evaluate_retrieval(questions: Sequence[Question], retrieve: Callable[[Questi
 
 
 # ---------------------------------------------------------------------------- answers
-_MONTHS = {"jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
-           "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november",
-           "dec": "december"}
+_MONTH_OF = dict(zip(textfacts.MONTH_ABBREVIATIONS, textfacts.MONTHS)) | {"sept": "september"}
 
 
 def _normalize_answer(text: str) -> str:
     text = re.sub(r"\[\d+\]", " ", text)  # citation markers
-    text = re.sub(r"\b(jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?(?=\s+\d)",
-                  lambda m: _MONTHS[m.group(1).casefold()], text, flags=re.IGNORECASE)  # "Jan. 31" = "January 31"
+    text = re.sub(rf"\b({'|'.join(_MONTH_OF)})\.?(?=\s+\d)",
+                  lambda m: _MONTH_OF[m.group(1).casefold()], text, flags=re.IGNORECASE)  # "Jan. 31" = "January 31"
     text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # thousands separators: 5,500 -> 5500
     return re.sub(r"\s+", " ", text).casefold()
 
@@ -141,9 +141,50 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 
 def answered_right(row: dict) -> bool:
-    """An answerable question answered (not abstained) with a citation and an accepted string."""
-    return (row["answerable"] and not row["abstained"] and bool(row["citations"])
+    """An answerable question answered (not abstained) with an accepted string and a citation of one
+    of the articles that support it."""
+    return (row["answerable"] and not row["abstained"] and any(d in row["sources"] for d in row["citations"])
             and any(answer_matches(row["answer"], x) for x in row["answers"]))
+
+
+def first_sentence(answer: str) -> str:
+    """The answer's opening sentence, its ``[n]`` markers included (what a reader sees first)."""
+    from assistant.sentences import sentence_spans
+
+    text = answer.strip()
+    spans = sentence_spans(text)
+    if not spans:
+        return text
+    end = spans[0][1]
+    marks = re.match(r"(?:\s*\[\d+\])+", text[end:])  # "... 450 detainees. [1]" keeps its marker
+    return text[spans[0][0]:end + (marks.end() if marks else 0)]
+
+
+def words(text: str) -> int:
+    """Words of a sentence, citation markers not counted."""
+    return len(re.findall(r"\w[\w'’.,-]*", re.sub(r"\[\d+\]", " ", text)))
+
+
+# Why a question failed: the first of these that applies.
+FAILURE_CATEGORIES = ("answered_unanswerable", "wrongly_abstained", "retrieval_miss", "wrong_answer",
+                      "no_right_citation")
+
+
+def failure_category(row: dict) -> str | None:
+    """None for a question answered or abstained on rightly; else the first category that applies:
+    answered an unanswerable one, wrongly abstained, retrieval miss (no supporting article in the top 5),
+    wrong answer (no accepted string), right answer without a citation of a supporting article."""
+    if not row["answerable"]:
+        return None if row["abstained"] else "answered_unanswerable"
+    if answered_right(row):
+        return None
+    if row["abstained"]:
+        return "wrongly_abstained"
+    if row.get("rank") is None and "rank" in row:
+        return "retrieval_miss"
+    if not any(answer_matches(row["answer"], x) for x in row["answers"]):
+        return "wrong_answer"
+    return "no_right_citation"
 
 
 def score_answers(rows: Sequence[dict]) -> dict:
@@ -158,11 +199,27 @@ def score_answers(rows: Sequence[dict]) -> dict:
                     "ungrounded_answers": sum(1 for r in rows if not r.get("grounded", True)),
                     # LLM engines: answers that quote the extractive scorer's sentences (the model's gave way)
                     "quoted_answers": sum(1 for r in rows if (r.get("extra") or {}).get("answered_by") == "quote")}
+    right = [r for r in answerable if answered_right(r)]
+    direct = sum(1 for r in right if any(answer_matches(first_sentence(r["answer"]), x) for x in r["answers"]))
+    answered = [r for r in rows if not r["abstained"]]
+    followups = [r for r in answerable if r.get("history")]
+    failures = dict.fromkeys(FAILURE_CATEGORIES, 0)
+    for r in rows:
+        cat = failure_category(r)
+        if cat:
+            failures[cat] += 1
     return {"accuracy": round(correct / len(answerable), 4) if answerable else 0.0,
             "citation_precision": round(precise / len(cited), 4) if cited else None,
             "abstention_accuracy": round(abstention / len(rows), 4) if rows else 0.0,
+            # right answers whose first sentence alone holds an accepted string
+            "direct_first_sentence": round(direct / len(right), 4) if right else None,
+            # answers (not abstentions) that open with a sentence of at most 18 words
+            "short_first_sentence": (round(sum(words(first_sentence(r["answer"])) <= 18 for r in answered)
+                                           / len(answered), 4) if answered else None),
+            "followup_accuracy": (round(sum(answered_right(r) for r in followups) / len(followups), 4)
+                                  if followups else None),
             "answerable": len(answerable), "unanswerable": len(rows) - len(answerable), "citations": len(cited),
-            **verification}
+            "followups": len(followups), "failures": failures, **verification}
 
 
 def evaluate(assistant, questions: Sequence[Question], *, mode: str | None = None, k: int | None = None,
@@ -188,6 +245,7 @@ def evaluate(assistant, questions: Sequence[Question], *, mode: str | None = Non
                "grounded": answer.grounded, "invalid_citations": answer.invalid_citations,
                "unsupported_sentences": len(answer.unsupported_sentences)}
         row["correct"] = answered_right(row) if q.answerable else answer.abstained
+        row["failure"] = failure_category(row)
         row["extra"] = dict(answer.extra)
         rows.append(row)
         if progress:

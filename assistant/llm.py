@@ -6,7 +6,7 @@
                            base URL and key from OPENAI_BASE_URL / OPENAI_API_KEY (extra ``openai``)
     ollama:MODEL           a model served by Ollama (OLLAMA_HOST; extra ``ollama``)
 
-``auto`` and ``extractive`` are answer engines without a chat model (see ``answers.get_engine``).
+``auto`` and ``extractive`` are answer engines without a chat model (see ``engines.get_engine``).
 Every model returned is a LangChain ``BaseChatModel``; tests pass LangChain's fake chat models
 straight to ``LLMEngine`` and never reach this resolver's network providers.
 """

@@ -1,10 +1,12 @@
 """Answers written by a chat model, from numbered sources, with verified citations.
 
     condense:  history + follow-up -> prompts/condense.txt | model -> standalone question
-    answer:    passages -> numbered sources (compressed, budgeted) -> prompts/answer.txt | model
+    answer:    passages -> sentences scored (scoring.SentenceScorer, shared with the extractive engine)
+               -> numbered sources (compressed, budgeted, best sentence in [1]) -> prompts/answer.txt
+               | model (a direct first sentence of at most 18 words, then up to three more)
                -> streamed text -> verify.verify_answer -> Answer
-               (the model declined, was withheld, or did not cite the source holding the extractive
-               scorer's best sentence -> the scorer's sentences quoted instead: the quoted fallback)
+               (the model declined or disagreed while the scorer is confident: the scorer's
+               sentences quoted instead, composed as the extractive engine composes them)
 
 The model is any LangChain ``BaseChatModel``: the packaged local GGUF, an OpenAI-compatible
 server, Ollama, or a fake one in tests. The system message (instructions and a worked example)
@@ -21,8 +23,12 @@ from langchain_core.documents import Document
 from langchain_core.output_parsers import StrOutputParser
 
 from assistant.answers import ABSTAIN_TEXT, Answer, StreamItem
+from assistant.compose import Choice, choose, compose, shorten_first_sentence
 from assistant.context import Ranked, Sentence, Source, build_sources, render_sources
 from assistant.embeddings import RememberingEmbedder
+from assistant.question import Asked, analyse, has_kind
+from assistant.rules import Rules
+from assistant.scoring import Candidate, SentenceScorer
 from assistant.verify import MARKER, Verified, verify_answer
 
 PROMPT_MARGIN = 32  # tokens kept free for the chat template's own markup
@@ -30,7 +36,9 @@ PROMPT_MARGIN = 32  # tokens kept free for the chat template's own markup
 
 def citation_grammar(n_sources: int) -> str:
     """GBNF for the answer shape the prompt asks for: the exact refusal, or one to four sentences
-    each ending in one to three citations of sources 1..n_sources (so none can be invalid)."""
+    each ending in one to three citations of sources 1..n_sources (so none can be invalid). The
+    first sentence's length is asked for in the prompt, not forced here: a word limit in the
+    grammar makes the model glue words together when it reaches it."""
     nums = " | ".join(f'"{i}"' for i in range(1, n_sources + 1))
     return "\n".join([
         'root ::= abstain | answer',
@@ -43,47 +51,22 @@ def citation_grammar(n_sources: int) -> str:
     ]) + "\n"
 
 
-_KINDS = {"number": "figure", "age": "age", "date": "date", "person": "person's name", "name": "name"}
+_KINDS = {"number": "figure", "age": "age", "duration": "span of time", "date": "date", "person": "person's name",
+          "name": "name"}
 
 
-def lacks_asked_kind(question: str, answer: str) -> str | None:
+def lacks_asked_kind(asked: Asked, answer: str) -> str | None:
     """The kind of thing the question asks for (a figure for "how many", a date for "when", a name
     for "who / which outlet"), if the answer holds none beyond what the question says; else None."""
-    from assistant.extractive import has_answer_type, question_entities, question_type
-
-    qtype = question_type(question)
-    if qtype not in _KINDS:
+    if asked.kind not in _KINDS:
         return None
     from assistant.keyword_index import STOPWORDS
 
-    asked = question_entities(question) + re.findall(r"[\w'’.-]+", question)
     text = MARKER.sub("", answer).strip()
     first = re.match(r"[\w'’.-]+", text)
     if first and first.group(0).casefold() not in STOPWORDS:
         text = "so " + text  # an opening name ("MENAFN reported…") counts like any other
-    return None if has_answer_type(qtype, text, asked) else _KINDS[qtype]
-
-
-def source_number(sources: Sequence[Source], passage: Document, start: int) -> int | None:
-    """The number of the source that holds the sentence starting at ``start`` of ``passage``."""
-    for s in sources:
-        if s.doc.metadata.get("doc_id") == passage.metadata.get("doc_id") and any(x.start == start for x in s.sentences):
-            return s.n
-    return None
-
-
-def fallback_reason(v: Verified, lacking: str | None, sources: Sequence[Source], passages: Sequence[Document],
-                    best) -> str | None:
-    """Why the model's verified answer gives way to the extractive scorer's quoted sentences (``best``
-    is the sentence it ranks first), or None when the model's answer stands."""
-    if v.abstained:
-        if lacking:
-            return f"the model's answer gives no {lacking}"
-        return "the model's answer was withheld" if v.withheld else "the model declined"
-    n = source_number(sources, passages[best.passage], best.start)
-    if n is not None and n not in {c.n for c in v.citations}:
-        return f"the model's answer does not cite [{n}], the source holding the best-scoring sentence"
-    return None
+    return None if has_kind(asked, text) else _KINDS[asked.kind]
 
 
 class LLMEngine:
@@ -98,9 +81,8 @@ class LLMEngine:
         self.condense_prompt = chat_prompt("condense", ("history", "question"))
         self.condense_chain = self.condense_prompt | model.bind(stop=["\n"]) | StrOutputParser()
         self.embed = RememberingEmbedder(settings.embedder, embedder)  # texts -> vectors, remembered
-        from assistant.extractive import ExtractiveEngine
-
-        self.ranker = ExtractiveEngine(settings, embed=self.embed)  # picks the sentences the model reads first
+        self.rules = Rules(settings.disabled_rules)
+        self.scorer = SentenceScorer(self.embed, self.rules)  # ranks the sentences the model reads
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -123,18 +105,20 @@ class LLMEngine:
             raise ValueError(f"question: too long for the model's context ({self.settings.n_ctx} tokens)")
         return min(room, self.settings.context_tokens) if self.settings.compress else room
 
-    def rank_sentences(self, question: str, passages: Sequence[Document], picks: Sequence = ()) -> Ranked:
-        """The passages' sentences best-first for compression, as the extractive engine scores them
-        (similarity, weighted keyword coverage); ``picks`` (the sentences it would quote) first, so
-        source [1] holds the likeliest answer."""
-        cands = self.ranker.candidates(question, [], passages)
+    def rank_sentences(self, cands: Sequence[Candidate], picks: Sequence[Candidate] = ()) -> Ranked:
+        """The scored sentences best-first for compression: with rule "lead-passage" the top
+        retrieved passage whole (in its own order: retrieval puts the answering passage first most
+        of the time), then ``picks`` (the sentences the scorer would quote), then the rest."""
         if not cands:
             return []
-        top = max(cands[0].score, *(c.score for c in picks)) if picks else cands[0].score
-        first = {(c.passage, c.start) for c in picks}
-        ranked = [(top, c.passage, Sentence(c.start, c.end, c.text)) for c in picks]
+        top = max(c.score for c in cands)
+        lead = sorted((c for c in cands if c.passage == 0), key=lambda c: c.start) \
+            if self.rules.on("lead-passage") else []
+        first = [*lead, *(c for c in picks if c not in lead)]
+        seen = {(c.passage, c.start) for c in first}
+        ranked = [(top, c.passage, Sentence(c.start, c.end, c.text)) for c in first]
         ranked += [(c.score, c.passage, Sentence(c.start, c.end, c.text)) for c in cands
-                   if (c.passage, c.start) not in first]
+                   if (c.passage, c.start) not in seen]
         return ranked
 
     def _generate(self, messages, n_sources: int, *, hold_refusal: bool, out: list[str]) -> Iterator[str]:
@@ -159,12 +143,23 @@ class LLMEngine:
         if held and "".join(out).strip() != ABSTAIN_TEXT:
             yield "".join(out)
 
-    def _verify(self, raw: str, sources, question: str) -> tuple[Verified, str | None]:
-        v = verify_answer(raw, sources, embed=self.embed, threshold=self.settings.support_threshold, question=question)
-        lacking = None if v.abstained else lacks_asked_kind(question, v.text)
+    def _verify(self, raw: str, sources, asked: Asked) -> tuple[Verified, str | None]:
+        v = verify_answer(raw, sources, embed=self.embed, threshold=self.settings.support_threshold,
+                          question=asked.text, rules=self.rules)
+        lacking = None if v.abstained or not self.rules.on("withhold-off-kind") else lacks_asked_kind(asked, v.text)
         if lacking:  # "Which prison?" -> "the secure location mentioned in [1]": not an answer
             v = Verified(ABSTAIN_TEXT, True, [], v.invalid_citations, v.unsupported, withheld=v.text)
         return v, lacking
+
+    def fallback_reason(self, v: Verified, lacking: str | None, choice: Choice) -> str | None:
+        """Why the model's declined or withheld answer gives way to the scorer's quoted sentences
+        (rule "quote-declined"), or None when it stands. No confidence threshold: swept on every
+        question set, none beat quoting whenever the scorer found a sentence of the asked kind."""
+        if not (self.settings.quote_fallback and self.rules.on("quote-declined") and v.abstained and choice.picked):
+            return None
+        if lacking:
+            return f"the model's answer gives no {lacking}"
+        return "the model's answer was withheld" if v.withheld else "the model declined"
 
     def warm(self) -> None:
         """Have a local model read the fixed system prefix now (llama.cpp keeps it cached), so the
@@ -194,41 +189,46 @@ class LLMEngine:
         return text
 
     def stream(self, question: str, history: Sequence[str], passages: Sequence[Document]) -> Iterator[StreamItem]:
-        from assistant.extractive import missing_entities, quoted_answer
-
         t0 = time.perf_counter()
-        missing = missing_entities(question, passages) if passages else []
-        picks, dated = self.ranker.select(question, [], passages) if passages and not missing else ([], False)
-        sources = [] if missing else build_sources(
+        asked = analyse(question, history, kinds=self.rules.kinds, use_context=self.rules.on("followup-context"))
+        cands = self.scorer.candidates(asked, passages) if passages else []
+        choice = choose(asked, cands, passages, threshold=self.settings.abstain_threshold, rules=self.rules) \
+            if cands else Choice([])
+        sources = [] if not cands else build_sources(
             question, passages, budget=self.source_budget(question), compress=self.settings.compress,
-            count=self.count, rank=lambda q, ps: self.rank_sentences(q, ps, picks))
-        if not sources:  # nothing to answer from, or the question hinges on what no passage names
+            count=self.count, rank=lambda q, ps: self.rank_sentences(cands, choice.picked))
+        if not sources:  # nothing to answer from; otherwise the model always reads the passages
             yield ABSTAIN_TEXT
-            reason = f"no passage mentions {', '.join(missing)}" if missing else "no passage text to answer from"
             yield Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, engine=self.name,
-                         model=self.model_name, timings_ms={"generate": 0.0}, extra={"abstain_reason": reason})
+                         model=self.model_name, timings_ms={"generate": 0.0},
+                         extra={"abstain_reason": "no passage text to answer from"})
             return
         messages = self.answer_prompt.format_messages(sources=render_sources(sources), question=question)
         prompt_tokens = sum(self.count(m.text) for m in messages)
         t_prompt = time.perf_counter()
-        fallback = self.settings.quote_fallback and bool(picks)
+        quotable = self.settings.quote_fallback and bool(choice.picked) and self.rules.on("quote-declined")
         parts: list[str] = []
-        yield from self._generate(messages, len(sources), hold_refusal=fallback, out=parts)
+        yield from self._generate(messages, len(sources), hold_refusal=quotable, out=parts)
         raw = "".join(parts)
-        v, lacking = self._verify(raw, sources, question)
+        v, lacking = self._verify(raw, sources, asked)
         extra = {}
-        reason = fallback_reason(v, lacking, sources, passages, picks[0]) if fallback else None
+        reason = self.fallback_reason(v, lacking, choice)
         if reason:
             # The 1.5B model declines questions whose answer is in front of it, and picks the wrong
-            # figure or name where the extractive scorer measured right (README, "Quoted fallback"):
-            # when they disagree, the scorer's sentences are quoted, each with its citation.
-            quoted, citations = quoted_answer(picks, dated, passages)
+            # figure or name where the scorer is confident (README, "Quoted fallback"): then the
+            # scorer's sentences are quoted, composed as the extractive engine composes them.
+            quoted, citations = compose(choice, asked, passages)
             if parts and raw.strip() != ABSTAIN_TEXT:
                 yield "\n\n"  # what the model wrote was shown; the quoted answer replaces it
             for i, part in enumerate(quoted):
                 yield (" " if i else "") + part
             extra = {"answered_by": "quote", "fallback_reason": reason, "model_answer": v.withheld or v.text}
             v, lacking = Verified(" ".join(quoted), False, citations, v.invalid_citations), None
+        if not v.abstained and not extra:
+            short = shorten_first_sentence(v.text, asked)
+            if short != v.text:  # the reader gets the direct answer first (README, "A direct answer first")
+                extra["long_first_sentence"] = v.text
+                v = Verified(short, False, v.citations, v.invalid_citations, v.unsupported, corrected=v.corrected)
         t_generated = time.perf_counter()
         yield Answer(question=question, answer=v.text, abstained=v.abstained, citations=v.citations, engine=self.name,
                      model=self.model_name, grounded=v.grounded, invalid_citations=v.invalid_citations,
@@ -236,5 +236,6 @@ class LLMEngine:
                      timings_ms={"build_prompt": (t_prompt - t0) * 1000, "generate": (t_generated - t_prompt) * 1000,
                                  "verify": (time.perf_counter() - t_generated) * 1000},
                      extra={"prompt_tokens": prompt_tokens, "sources": len(sources),
+                            "confidence": round(choice.picked[0].score, 4) if choice.picked else None,
                             "raw_answer": raw, **({"withheld_answer": v.withheld} if v.withheld else {}),
                             **({"abstain_reason": f"the answer gives no {lacking}"} if lacking else {}), **extra})

@@ -16,8 +16,10 @@ from typing import Iterator, Sequence
 from langchain_core.documents import Document
 from langchain_core.runnables import Runnable
 
-from assistant.answers import Answer, AnswerEngine, StreamItem, final_answer, get_engine
+from assistant.answers import Answer, AnswerEngine, StreamItem, final_answer
+from assistant.engines import get_engine
 from assistant.followup import retrieval_query
+from assistant.rules import Rules
 from assistant.settings import Settings
 
 
@@ -30,11 +32,13 @@ class Assistant:
             retriever = NewsRetriever(settings=self.settings, k=self.settings.k, mode=self.settings.mode)
         self.retriever = retriever
         self.engine = engine or get_engine(self.settings.llm, self.settings)
+        self.rules = Rules(self.settings.disabled_rules)
 
     def retrieve(self, question: str, history: Sequence[str] = (), *, k: int | None = None, mode: str | None = None,
                  date_from: str | None = None, date_to: str | None = None,
                  sources: list[str] | None = None) -> list[Document]:
-        return self.retriever.invoke(retrieval_query(question, history), k=k or self.settings.k, mode=mode,
+        turns = 1 if self.rules.on("followup-retrieval") else 0
+        return self.retriever.invoke(retrieval_query(question, history, turns), k=k or self.settings.k, mode=mode,
                                      date_from=date_from, date_to=date_to, sources=sources)
 
     def stream(self, question: str, history: Sequence[str] = (), *, passages: Sequence[Document] | None = None,

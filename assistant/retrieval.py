@@ -106,6 +106,7 @@ class NewsRetriever(BaseRetriever):
     _snapshot: Optional[_Snapshot] = PrivateAttr(default=None)
     _store: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _sentence_vectors: dict = PrivateAttr(default_factory=dict)  # chunk id -> its sentences' vectors
 
     def __init__(self, **data: Any) -> None:
         # validated here, not in a pydantic validator, so callers get FilterError's one line
@@ -197,6 +198,8 @@ class NewsRetriever(BaseRetriever):
                            if masked[i] > 0 or (mode == "bm25" and masked[i] == 0)]
             if mode == "hybrid":
                 ranked = rrf_fuse([[c for c, _ in dense], [c for c, _ in keyword]], self.settings.rrf_k)
+                fused = dict(ranked)
+                ranked = self._rerank(ranked, query_vec, dict(keyword), table)
             else:
                 ranked = dense if mode == "dense" else keyword
             picked = self._dedup(ranked, table, k, exhausted=depth >= n_allowed)
@@ -205,6 +208,7 @@ class NewsRetriever(BaseRetriever):
             depth = min(n_allowed, depth * 2)
 
         dense_scores, kw_scores = dict(dense), dict(keyword)
+        fused_scores = fused if mode == "hybrid" else {}
         dense_rank = {c: i for i, (c, _) in enumerate(dense, 1)}
         kw_rank = {c: i for i, (c, _) in enumerate(keyword, 1)}
         docs = []
@@ -214,9 +218,52 @@ class NewsRetriever(BaseRetriever):
             meta["date"] = meta.get("date") or None
             meta.update(score=round(float(score), 6), rank=rank, mode=mode,
                         dense_score=_round(dense_scores.get(cid)), bm25_score=_round(kw_scores.get(cid)),
-                        dense_rank=dense_rank.get(cid), bm25_rank=kw_rank.get(cid))
+                        dense_rank=dense_rank.get(cid), bm25_rank=kw_rank.get(cid),
+                        **({"fused_score": _round(fused_scores.get(cid))} if fused_scores else {}))
             docs.append(Document(id=cid, page_content=table.texts[pos], metadata=meta))
         return docs
+
+    def _rerank(self, ranked: list[tuple[str, float]], query_vec, bm25: dict[str, float],
+                table: KeywordIndex) -> list[tuple[str, float]]:
+        """The first ``rerank_depth`` fused candidates re-scored: the cosine of their best sentence
+        with the query, plus ``rerank_keyword_weight`` times their BM25 score scaled to 0..1 among
+        them. A passage is as relevant as its most relevant sentence; the keyword term keeps exact
+        names and figures in play. The rest keep their fused order below."""
+        depth = self.settings.rerank_depth
+        if depth <= 0 or not ranked:
+            return ranked
+        head, tail = ranked[:depth], ranked[depth:]
+        ids = [cid for cid, _ in head]
+        best = self._best_sentence_scores(ids, query_vec, table)
+        kw = [bm25.get(cid, 0.0) for cid in ids]
+        lo, hi = min(kw), max(kw)
+        scaled = [(x - lo) / (hi - lo) if hi > lo else 0.0 for x in kw]
+        weight = self.settings.rerank_keyword_weight
+        order = {cid: i for i, cid in enumerate(ids)}
+        rescored = sorted(((cid, best[i] + weight * scaled[i]) for i, cid in enumerate(ids)),
+                          key=lambda cs: (-cs[1], order[cs[0]]))
+        floor = min(s for _, s in rescored)
+        return rescored + [(cid, floor - 1.0 + s) for cid, s in tail]
+
+    def _best_sentence_scores(self, ids: list[str], query_vec, table: KeywordIndex) -> list[float]:
+        """For each chunk, the highest cosine between the query and one of its sentences (sentence
+        vectors remembered per chunk)."""
+        from assistant.sentences import split_sentences
+
+        missing = [cid for cid in ids if cid not in self._sentence_vectors]
+        if missing:
+            texts = [split_sentences(table.texts[table.position[cid]]) or [table.texts[table.position[cid]]]
+                     for cid in missing]
+            flat = [t for ts in texts for t in ts]
+            vectors = np.asarray(self._get_embedder().embed_documents(flat), dtype=np.float32)
+            if len(self._sentence_vectors) > 50_000:
+                self._sentence_vectors.clear()
+            at = 0
+            for cid, ts in zip(missing, texts):
+                self._sentence_vectors[cid] = vectors[at:at + len(ts)]
+                at += len(ts)
+        q = np.asarray(query_vec, dtype=np.float32)
+        return [float((self._sentence_vectors[cid] @ q).max()) for cid in ids]
 
     def _dedup(self, ranked: list[tuple[str, float]], table: KeywordIndex, k: int,
                exhausted: bool) -> list[tuple[str, float]]:

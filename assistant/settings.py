@@ -41,9 +41,12 @@ class Settings:
     k: int = field(default=4, metadata={"help": "passages returned by retrieval"})
     mode: str = field(default="hybrid", metadata={"help": "retrieval mode: hybrid, dense or bm25"})
     rrf_k: int = field(default=60, metadata={"help": "reciprocal-rank-fusion constant"})
+    rerank_depth: int = field(default=20, metadata={"help": "hybrid mode: the fused candidates re-scored by their best sentence's similarity to the query (0: no re-scoring)"})
+    rerank_keyword_weight: float = field(default=0.15, metadata={"help": "hybrid re-scoring: weight of the candidate's BM25 score (scaled to 0..1 among the candidates) added to its best sentence's cosine"})
     dedup_threshold: float = field(default=0.8, metadata={"help": "word-shingle Jaccard above which two passages count as near-duplicates"})
     llm: str = field(default="auto", metadata={"help": "answer engine: auto (local if installed, else extractive), extractive, local, local:/path/model.gguf, openai:MODEL, ollama:MODEL"})
     abstain_threshold: float = field(default=0.2, metadata={"help": "extractive engine: best sentence score below which it answers \"The articles don't say.\""})
+    disabled_rules: str = field(default="", metadata={"help": "answer-engine rules to switch off, comma-separated (ablations; `assistant/rules.py` lists them)"})
     max_per_doc: int = field(default=2, metadata={"help": "passages one article may take while other articles have candidates (0: no cap)"})
     prompts_dir: str = field(default="", metadata={"help": "folder of prompt templates to use instead of the packaged prompts/"})
     # LLM answers
@@ -110,6 +113,8 @@ class Settings:
             raise SettingsError(f"{ENV_PREFIX}CONTEXT_TOKENS: must be at least 50, got {self.context_tokens}")
         if not 0 <= self.support_threshold <= 1:
             raise SettingsError(f"{ENV_PREFIX}SUPPORT_THRESHOLD: must be in [0, 1], got {self.support_threshold}")
+        if self.rerank_depth < 0 or self.rerank_keyword_weight < 0:
+            raise SettingsError(f"{ENV_PREFIX}RERANK_DEPTH / RERANK_KEYWORD_WEIGHT: must not be negative")
         if not 0 < self.dedup_threshold <= 1:
             raise SettingsError(f"{ENV_PREFIX}DEDUP_THRESHOLD: must be in (0, 1], got {self.dedup_threshold}")
         if self.max_upload_mb <= 0:
@@ -119,6 +124,12 @@ class Settings:
         if self.ui_concurrency < 1:
             raise SettingsError(f"{ENV_PREFIX}UI_CONCURRENCY: must be at least 1, got {self.ui_concurrency}")
         self.ui_logins()  # validates ui_auth
+        from assistant.rules import RuleError, Rules
+
+        try:
+            Rules(self.disabled_rules)
+        except RuleError as exc:
+            raise SettingsError(str(exc)) from None
 
     def ui_logins(self) -> list[tuple[str, str]]:
         """``ui_auth`` as (user, password) pairs for Gradio's ``auth``; empty: no login."""

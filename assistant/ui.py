@@ -36,12 +36,7 @@ from assistant.loading import SUPPORTED_SUFFIXES, too_large_message, unsupported
 from assistant.settings import Settings
 
 UPLOADS_DIR_NAME = "uploads"
-EXAMPLE_QUESTIONS = [
-    "How many ISIS detainees has Iraq received?",
-    "How many Iranians are being deported from the US?",
-    "Who is Iraq's ambassador to Moscow?",
-    "How many Iranian prisoners were repatriated from Iraq?",
-]
+EXAMPLES_FILE = "examples.txt"  # example questions live with the corpus they are about: <seeds_dir>/examples.txt
 _MARKER = re.compile(r"\[(\d+)\]")
 CITATION_HINT = "Click a [n] in an answer to read the cited passage, highlighted in its article."
 
@@ -463,6 +458,17 @@ def engine_label(assistant) -> str:
     return engine.name + (f" ({model})" if model else "")
 
 
+def example_questions(settings: Settings) -> list[str]:
+    """The example questions shipped with the corpus (``<seeds_dir>/examples.txt``, one a line); none
+    when the corpus has no such file."""
+    path = Path(settings.seeds_dir) / EXAMPLES_FILE
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [q.strip() for q in lines if q.strip() and not q.lstrip().startswith("#")]
+
+
 def build_app(settings: Settings, assistant=None):
     """The UI as a ``gr.Blocks`` (launch it with ``serve``, which adds the page's CSS and script).
     ``assistant`` defaults to ``Assistant(settings)``; its engine answers every session."""
@@ -601,8 +607,9 @@ def build_app(settings: Settings, assistant=None):
                                                   elem_id="question", scale=8, lines=1, max_lines=4, container=False)
                             ask_button = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
                             new_button = gr.Button("New chat", elem_id="new-chat", scale=1, min_width=120)
-                        gr.Examples(examples=[[q] for q in EXAMPLE_QUESTIONS], inputs=[question],
-                                    label="Example questions")
+                        examples = example_questions(settings)
+                        if examples:
+                            gr.Examples(examples=[[q] for q in examples], inputs=[question], label="Example questions")
                         with gr.Accordion("Filters", open=False, elem_id="filters"):
                             with gr.Row():
                                 date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD (or YYYY-MM, YYYY)",

@@ -23,9 +23,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from assistant.aliases import same_word
+from assistant import textfacts
 from assistant.answers import ABSTAIN_TEXT, Citation
 from assistant.context import Source
+from assistant.rules import Rules
 from assistant.sentences import sentence_spans
 
 MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\s*\]", re.IGNORECASE)
@@ -60,45 +61,60 @@ def is_refusal(text: str) -> bool:
     return all(_REFUSAL.search(s) for s in sentences)
 
 
-_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[A-Za-z][\w'’-]*")
 
 
-def _figures(text: str) -> set[str]:
-    out = set()
-    for f in _FIGURE.findall(text):
-        f = f.replace(",", "").rstrip(".")
-        out.add(f.lstrip("0") or "0" if f.isdigit() else f)
-    return out
+def _names(claim: str, common: set[str] = frozenset()) -> set[str]:
+    """Capitalised words of a claim that are not stop words, months or weekdays. Its first word is
+    capitalised by position, so it counts only as an acronym ("AMP"), at the head of a run of names
+    ("Paul Batchelor"), or when it is no ``common`` word (stems the sources and the question write in
+    lower case: "Eight civilians", "Returns are" are not names; "Germany will", "Alexandra township"
+    are), and not when a comma follows it ("However, ...")."""
+    from assistant.keyword_index import tokenize
+
+    first = _WORD.search(claim)
+    if not first:
+        return set()
+    rest = claim[first.end():]
+    names = textfacts.names(rest)
+    word = re.sub(r"['’]s$", "", first.group(0))
+    if len(word) > 1 and textfacts.names(word) and not rest.startswith(",") and (
+            word.isupper() or re.match(r"\s+[A-Z]", rest) or not set(tokenize(word)) & common):
+        names.add(word)
+    return names
 
 
-def _names(claim: str) -> set[str]:
-    """Capitalised words of a claim that are not common words ("The", "According", "In")."""
-    from assistant.keyword_index import STOPWORDS
+def common_stems(text: str) -> set[str]:
+    """Stems of the words a text writes in lower case."""
+    from assistant.keyword_index import tokenize
 
-    words = _WORD.findall(claim)
-    return {w for w in words if w[0].isupper() and len(w) > 1 and w.casefold() not in STOPWORDS | _COMMON}
-
-
-_COMMON = {"however", "meanwhile", "additionally", "moreover", "both", "yes", "no", "none", "there", "here",
-           "this", "these", "those", "it", "its", "they", "he", "she", "his", "her", "their", "source", "sources",
-           "article", "articles", "overall", "today", "yesterday", "monday", "tuesday", "wednesday", "thursday",
-           "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
-           "sept", "oct", "nov", "dec"}
+    return set(tokenize(" ".join(w for w in _WORD.findall(text) if w[:1].islower())))
 
 
-def not_in_sources(claim: str, support: str, question: str) -> list[str]:
-    """Figures and names the claim states that neither its cited sources nor the question contain.
-    Word forms count ("Iraqi" for "Iraq"), aliases do not: a claim must name what its source names."""
+def not_in_sources(claim: str, support: str, question: str = "", common: set[str] = frozenset()) -> list[str]:
+    """Figures and names the claim states that its cited sources (and ``question``, when given) do
+    not contain. Word forms count ("Iraqi" for "Iraq"), and so do acronyms of the source's names
+    ("NSW" for "New South Wales", "US" for "U.S."); other names do not: a claim must name what its
+    source names."""
     pool = support + " " + question
-    figures = _figures(pool)
+    figures = textfacts.figures(pool)
     words = {w.casefold() for w in _WORD.findall(pool)}
-    missing = [f for f in sorted(_figures(claim)) if f not in figures]
-    for name in sorted(_names(claim)):
+    words |= {part for w in words if "-" in w for part in w.split("-") if part}
+    missing = [f for f in sorted(textfacts.figures(claim)) if f not in figures]
+    acronyms = None
+
+    def found(cf: str) -> bool:
+        return cf in words or any(textfacts.same_word(cf, w) for w in words)
+
+    for name in sorted(_names(claim, common)):
         cf = name.casefold()
-        if cf not in words and not any(same_word(cf, w) for w in words):
-            missing.append(name)
+        if found(cf) or ("-" in cf and all(found(part) for part in cf.split("-") if part)):
+            continue
+        if name.isupper():
+            acronyms = acronyms if acronyms is not None else textfacts.acronyms(pool)
+            if name in acronyms:
+                continue
+        missing.append(name)
     return missing
 
 
@@ -165,7 +181,8 @@ def _cos(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[str]], list[list[float]]],
-                  threshold: float, question: str = "") -> Verified:
+                  threshold: float, question: str = "", rules: Rules | None = None) -> Verified:
+    rules = rules or Rules()
     text = re.sub(r"^\s*(answer|example answer)\s*:\s*", "", raw.strip(), flags=re.IGNORECASE)
     text, invalid, used = strip_invalid(text, len(sources))
     if not text or is_refusal(text):
@@ -174,6 +191,7 @@ def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[
     by_n = {s.n: s for s in sources}
     src_text = {s.n: f"{s.header} {s.body}" for s in sources}
     everything = " ".join(src_text.values())
+    common = common_stems(everything + " " + question)  # words written in lower case are no names
     need = [c.text for c in parts if c.text] + [x.text for s in sources for x in s.sentences] + [s.body for s in sources]
     vectors = dict(zip(need, embed(need))) if need else {}
 
@@ -201,16 +219,16 @@ def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[
         if is_refusal(c.text):
             continue
         checked += 1
-        made_up = not_in_sources(c.text, everything, question)  # in no source at all: invented
+        made_up = not_in_sources(c.text, everything, question, common)  # in no source at all: invented
         invented += bool(made_up)
         if not nums:
             unsupported.append({"sentence": c.text, "cited": [], "similarity": None,
                                 **({"not_in_sources": made_up} if made_up else {})})
             continue
-        absent = not_in_sources(c.text, " ".join(src_text[n] for n in nums), question)
+        absent = not_in_sources(c.text, " ".join(src_text[n] for n in nums), question, common)
         if absent and not made_up:
             # the facts are in another given source: point the citation there, and say so
-            holders = [n for n in by_n if not not_in_sources(c.text, src_text[n], question)]
+            holders = [n for n in by_n if not not_in_sources(c.text, src_text[n], question, common)]
             if holders:
                 new = max(holders, key=lambda n: closest(c.text, n)[0])
                 corrected.append({"sentence": c.text, "from": nums, "to": [new]})
@@ -225,7 +243,7 @@ def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[
         if support < threshold or absent:
             unsupported.append({"sentence": c.text, "cited": nums, "similarity": round(support, 3),
                                 **({"not_in_sources": absent} if absent else {})})
-    if checked and invented == checked:  # every claim states something no source contains
+    if checked and invented == checked and rules.on("withhold-invented"):  # every claim states what no source has
         return Verified(ABSTAIN_TEXT, True, [], invalid, unsupported, withheld=text)
     for a, b, new in sorted(edits, reverse=True):
         text = text[:a] + new + text[b:]

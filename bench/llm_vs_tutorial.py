@@ -30,6 +30,7 @@ import argparse
 import json
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +94,7 @@ def run_tutorial(settings: Settings, questions) -> dict:
             texts.append(chunk)
             ids.append(f"{path.name}#{i}")
     client = chromadb.EphemeralClient(ChromaSettings(anonymized_telemetry=False))
-    col = client.create_collection("tutorial")
+    col = client.create_collection(f"tutorial-{uuid.uuid4().hex[:12]}")  # one process may run several corpora
     col.add(ids=ids, documents=texts, embeddings=embedder.embed_documents(texts))
     list(model.stream([HumanMessage("warm-up")]))  # load outside the timings
 

@@ -85,3 +85,44 @@ def test_both_question_sets_load():
         assert sum(not q.answerable for q in qs) >= unanswerable and any(q.history for q in qs)
         assert all(q.sources for q in qs if q.answerable) and not any(q.sources for q in qs if not q.answerable)
     assert not {q.question for q in public} & {q.question for q in paraphrases}
+
+
+def test_failure_categories_first_that_applies():
+    from assistant.evaluation import failure_category
+
+    base = {"answers": ["450"], "sources": ["a"], "rank": 1}
+    cases = [
+        ({"answerable": False, "answers": [], "sources": [], "abstained": False, "answer": "x [1]",
+          "citations": ["a"], "rank": None}, "answered_unanswerable"),
+        ({"answerable": False, "answers": [], "sources": [], "abstained": True, "answer": "The articles don't say.",
+          "citations": []}, None),
+        ({**base, "answerable": True, "abstained": True, "answer": "The articles don't say.", "citations": [],
+          "rank": None}, "wrongly_abstained"),  # abstained comes before the retrieval miss
+        ({**base, "answerable": True, "abstained": False, "answer": "450 [1]", "citations": ["b"], "rank": None},
+         "retrieval_miss"),
+        ({**base, "answerable": True, "abstained": False, "answer": "500 [1]", "citations": ["a"]}, "wrong_answer"),
+        ({**base, "answerable": True, "abstained": False, "answer": "450 [1]", "citations": ["b"]},
+         "no_right_citation"),
+        ({**base, "answerable": True, "abstained": False, "answer": "450 [1]", "citations": ["a"]}, None),
+    ]
+    for row, expected in cases:
+        assert failure_category(row) == expected, row
+    s = score_answers([r for r, _ in cases])
+    assert s["failures"] == {"answered_unanswerable": 1, "wrongly_abstained": 1, "retrieval_miss": 1,
+                             "wrong_answer": 1, "no_right_citation": 1}
+
+
+def test_first_sentence_and_direct_share():
+    from assistant.evaluation import first_sentence, words
+
+    answer = "Iraq has taken in 450 ISIS detainees [1]. Reports by date: 2026-02-22: 5,500 [2]."
+    assert first_sentence(answer) == "Iraq has taken in 450 ISIS detainees [1]."
+    assert first_sentence("It took 450. [1] Later 5,500. [2]") == "It took 450. [1]"
+    assert words("Iraq has taken in 450 ISIS detainees [1].") == 7
+    rows = [row(True, ["450"], ["a"], "Iraq took 450 [1]. Earlier 300 [2].", False, ["a"]),
+            row(True, ["300"], ["a"], "Iraq took 450 [1]. Earlier 300 [2].", False, ["a"]),  # right, not direct
+            row(True, ["9"], ["a"], "The articles don't say.", True, [])]
+    rows[1]["history"] = ["How many?"]
+    s = score_answers(rows)
+    assert s["direct_first_sentence"] == 0.5 and s["short_first_sentence"] == 1.0
+    assert s["followup_accuracy"] == 1.0 and s["followups"] == 1

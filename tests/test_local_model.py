@@ -122,6 +122,32 @@ def test_real_local_model_answers_seed_questions_with_verified_citations(local_s
     assert "answered_by" not in unanswerable.extra
 
 
+AU_NEWS_SMOKE = [("Which presidential spokesman condemned the raids on Georgian villages?", "Fleischer", "abc_04.txt"),
+                 ("What is the value of the economic pact Moscow and Baghdad are about to conclude?", "40 billion",
+                  "abc_10.txt"),
+                 ("How many suspected warheads turned up at the Canadian's counter-terror training site in New "
+                  "Mexico?", "2,300", "abc_26.txt")]
+
+
+@pytest.mark.slow
+def test_real_local_model_answers_au_news_questions_with_verified_citations(au_news_index):
+    """Three questions of the real development corpus (50 articles, no titles, no dates)."""
+    from assistant.evaluation import first_sentence, words
+    from assistant.pipeline import Assistant
+    from assistant.settings import Settings
+
+    assistant = Assistant(Settings.from_env(env={}, index_dir=au_news_index, llm="local"))
+    for question, expected, doc_id in AU_NEWS_SMOKE:
+        ans = assistant.ask(question)
+        assert expected in first_sentence(ans.answer), ans.answer  # the direct answer comes first
+        assert words(first_sentence(ans.answer)) <= 18
+        assert "answered_by" not in ans.extra, ans.extra  # the model's own words
+        assert ans.grounded and ans.invalid_citations == 0 and ans.unsupported_sentences == [], ans.to_json()
+        assert doc_id in {c.doc_id for c in ans.citations}
+        for c in ans.citations:
+            assert f"[{c.n}]" in ans.answer and c.quote
+
+
 @pytest.mark.slow
 def test_real_local_model_offline_from_the_cli(local_settings, tmp_path):
     """A third seed question through `assistant ask --json` with the network cut (unshare -n)."""

@@ -1,0 +1,38 @@
+"""The answer-engine registry: an engine from its spec string (``ASSISTANT_LLM`` / ``--llm``).
+
+    extractive        no model: the cited sentences' own words (``extractive.py``)
+    local, local:PATH, openai:MODEL, ollama:MODEL
+                      the LLM engine (``llm_engine.py``) around a LangChain chat model (``llm.py``)
+    auto              ``local`` when the ``local-llm`` extra is installed, else ``extractive``
+
+The only module that imports every engine; engines import the shared pieces (``question``,
+``scoring``, ``compose``, ``verify``), never each other.
+"""
+
+from __future__ import annotations
+
+from assistant.answers import AnswerEngine
+
+
+def resolve_spec(spec: str | None) -> str:
+    """``auto`` -> ``local`` when the local-llm extra is installed, else ``extractive``."""
+    kind = (spec or "auto").strip()
+    if kind == "auto":
+        from assistant.local_model import is_installed
+
+        return "local" if is_installed() else "extractive"
+    return kind
+
+
+def get_engine(spec: str, settings) -> AnswerEngine:
+    """The engine for a spec string; an unknown one, or a missing extra, is a one-line ``EngineError``."""
+    kind = resolve_spec(spec)
+    if kind == "extractive":
+        from assistant.extractive import ExtractiveEngine
+
+        return ExtractiveEngine(settings)
+    from assistant.llm import get_chat_model, model_label
+    from assistant.llm_engine import LLMEngine
+
+    model = get_chat_model(kind, settings)
+    return LLMEngine(model, settings, name=kind.partition(":")[0], model_name=model_label(model, kind))

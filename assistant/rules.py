@@ -1,0 +1,57 @@
+"""The answer engines' hand rules, each by name, each switchable for an ablation.
+
+    ASSISTANT_DISABLED_RULES=focus,second-sentence assistant eval ...
+
+turns the named rules off. ``bench/ablation.py`` measures every rule with and without, on every
+question set at once; a rule stays in the code only where it pays (README, "What each rule is worth").
+Thresholds are settings of their own (``ASSISTANT_ABSTAIN_THRESHOLD`` ...) and are swept instead.
+"""
+
+from __future__ import annotations
+
+RULES: dict[str, str] = {
+    # question analysis: the kinds of answer a question asks for (a sentence must hold one)
+    "kind-number": "'how many / how much / how far' asks for a figure",
+    "kind-age": "'how old' asks for an age",
+    "kind-duration": "'how long' asks for a span of time",
+    "kind-date": "'when / which day, month, year' asks for a date",
+    "kind-person": "'who / whom / whose' asks for a person's name (two capitalised words)",
+    "kind-name": "'which ... / what is the name' asks for a name (a capitalised word)",
+    "followup-context": "a follow-up ('how old is he?') borrows its earlier turn's words at half weight",
+    "followup-retrieval": "a follow-up is searched with its earlier turn prepended",
+    # the sentence scorer
+    "focus": "'how many X' / 'which X': a figure or name next to X in the sentence scores higher",
+    # the extractive engine's choice
+    "dated-figures": "figures that differ between articles of different dates are each given, newest first",
+    "second-sentence": "a second sentence scoring close to the best one is added",
+    # the LLM engine
+    "lead-passage": "the model reads the top retrieved passage whole, before the best sentences of the others",
+    "quote-declined": "the model declines (or its answer is withheld) while the scorer found a sentence of the "
+                      "asked kind: quote the scorer's sentences",
+    "withhold-off-kind": "an answer with nothing of the asked kind (no figure for 'how many') is withheld",
+    "withhold-invented": "an answer whose every claim states a figure or name no source has is withheld",
+}
+
+
+class RuleError(ValueError):
+    pass
+
+
+class Rules:
+    """Which rules are on (all, unless named in ``disabled``)."""
+
+    def __init__(self, disabled: str | set[str] | frozenset[str] = ""):
+        names = {d.strip() for d in (disabled.split(",") if isinstance(disabled, str) else disabled) if d.strip()}
+        unknown = sorted(names - set(RULES))
+        if unknown:
+            raise RuleError(f"ASSISTANT_DISABLED_RULES: unknown rule {unknown[0]!r} (rules: {', '.join(RULES)})")
+        self.disabled = frozenset(names)
+
+    def on(self, name: str) -> bool:
+        if name not in RULES:
+            raise KeyError(name)
+        return name not in self.disabled
+
+    @property
+    def kinds(self) -> set[str]:
+        return {k for k in ("number", "age", "duration", "date", "person", "name") if self.on(f"kind-{k}")}
