@@ -87,6 +87,8 @@ def _clause_edges(sentence: str, spans: list[tuple[int, int]]) -> tuple[set[int]
     starts, ends = {0}, {len(spans) - 1}
     for i, (a, b) in enumerate(spans):
         w = sentence[a:b]
+        if w.endswith(",") and w[-2:-1].isdigit() and sentence[b:b + 2].strip()[:1].isdigit():
+            continue  # "Jan. 31, 2026", "1, 2 and 3": not a clause edge
         if re.search(r"[,;:)\]”\"—–]$|--$", w) or w in {"-", "–", "—"}:
             ends.add(i if w not in {"-", "–", "—"} else i - 1)
             starts.add(i + 1)
@@ -134,8 +136,8 @@ def answer_words(words: Sequence[str], asked: Asked) -> list[bool]:
     for i, w in enumerate(bare):
         if not w:
             continue
-        if kind in ("number", "age", "duration"):
-            window = " ".join(words[max(0, i - 1):i + 3]) if kind != "number" else w
+        if kind in ("number", "age"):
+            window = " ".join(words[max(0, i - 1):i + 3]) if kind == "age" else w
             flags[i] = has_kind(asked, window) and bool(re.search(r"\d", textfacts.with_digits(w)))
         elif kind == "date":
             flags[i] = bool(textfacts.date_words(w)) and _new(w, asked)
@@ -159,18 +161,26 @@ def direct_span(sentence: str, asked: Asked, max_words: int = MAX_DIRECT_WORDS) 
     stems = [set(tokenize(w)) for w in words]
     asked_at = [bool(st & set(weights)) or bool(st & asked.focus) for st in stems]
     answer_at = answer_words(words, asked)
-    near = [answer_at[i] and any(asked_at[max(0, i - 3):i + 4]) for i in range(len(words))]
+    asked_idx = [i for i, a in enumerate(asked_at) if a]
+    # how close each answer word stands to the question's words: 1 next to one, 1/3 three words away
+    near = [1.0 / min((abs(i - j) for j in asked_idx if j != i), default=len(words)) if answer_at[i] else 0.0
+            for i in range(len(words))]
     inside_run = set()
     for a, b in _word_runs(words):
         inside_run |= set(range(a + 1, b + 1))  # a cut before these words splits a name
+
+    from assistant.keyword_index import STOPWORDS
+
+    dangling = [words[i].strip(".,;:'’\"“”()").lower() in STOPWORDS for i in range(len(words))]
 
     def key(idx: list[int], gaps: int):
         chosen = set().union(*(stems[i] for i in idx))
         cover = sum(w for t, w in weights.items() if t in chosen) / total
         cuts = sum(1 for i in (idx[0], idx[-1] + 1) if i in inside_run)
-        edges = 0.25 * (idx[0] in starts) + 0.15 * (idx[-1] in ends)
+        edges = (0.25 * (idx[0] in starts) + 0.15 * (idx[-1] in ends) - 0.2 * (dangling[idx[-1]] and idx[-1] not in ends)
+                 - 0.15 * (dangling[idx[0]] and idx[0] not in starts))
         return (any(answer_at[i] for i in idx),
-                round(cover + edges + 0.1 * any(near[i] for i in idx) - 0.3 * cuts - 0.1 * gaps, 3), len(idx), -idx[0])
+                round(cover + edges + 0.2 * max(near[i] for i in idx) - 0.3 * cuts - 0.1 * gaps, 3), len(idx), -idx[0])
 
     options: list[tuple[tuple, list[int]]] = []
     for i in range(len(words)):  # runs of words
@@ -197,6 +207,36 @@ def direct_span(sentence: str, asked: Asked, max_words: int = MAX_DIRECT_WORDS) 
     pieces.append(run)
     texts = [sentence[spans[r[0]][0]:spans[r[-1]][1]].strip().strip(",;:—–- ") for r in pieces]
     return ", ".join(t for t in texts if t)
+
+
+def figure_phrase(sentence: str, asked: Asked) -> str:
+    """The figure a sentence gives for the question with the words that say what it counts, in the
+    sentence's own words ("more than 5,000 ISIS detainees", "about 5,500 prisoners"): the new figure
+    nearest the question's words, the small words before it, the words after it up to a stop word
+    or a punctuation mark (four at most)."""
+    from assistant.keyword_index import STOPWORDS
+
+    words = [sentence[a:b] for a, b in _word_spans(sentence)]
+    flags = answer_words(words, asked)
+    hits = [i for i, f in enumerate(flags) if f]
+    if not hits:
+        return direct_span(sentence, asked, max_words=8).rstrip(" .,;")
+    terms = set(asked.terms) | set(asked.focus)
+    asked_at = [i for i, w in enumerate(words) if set(tokenize(w)) & terms]
+    i = min(hits, key=lambda h: (min((abs(h - a) for a in asked_at), default=0), h))
+    small = lambda k: words[k].strip(".,;:'’\"“”()").lower() in STOPWORDS  # noqa: E731
+    start = i
+    while start > 0 and i - start < 2 and small(start - 1) and not re.search(r"[,;:]$", words[start - 1]):
+        start -= 1
+    while start < i and start > 0 and not small(start - 1):  # "taken in 450": not "in"; "more than 5,000": both
+        start += 1
+    end = i
+    while end + 1 < len(words) and end - i < 4 and not re.search(r"[,;:.)]$", words[end]):
+        nxt = words[end + 1].strip(".,;:'’\"“”()")
+        if nxt.lower() in STOPWORDS:
+            break
+        end += 1
+    return " ".join(words[start:end + 1]).strip(" .,;:")
 
 
 def as_sentence(span: str) -> str:
@@ -237,7 +277,7 @@ def compose(choice: Choice, asked: Asked, passages: Sequence[Document]) -> tuple
         for cit, c in zip(citations, choice.picked):
             when = cit.date or textfacts.UNDATED
             outlet = cit.source or textfacts.OUTLET_UNKNOWN
-            items.append(f"{when} ({outlet}): {direct_span(c.text, asked, max_words=8).rstrip(' .,;')} [{cit.n}]")
+            items.append(f"{when}, {outlet}: {figure_phrase(c.text, asked)} [{cit.n}]")
         parts.append("Reports by date, newest first: " + "; ".join(items) + ".")
     else:
         for cit, c in list(zip(citations, choice.picked))[1:]:

@@ -51,8 +51,7 @@ def citation_grammar(n_sources: int) -> str:
     ]) + "\n"
 
 
-_KINDS = {"number": "figure", "age": "age", "duration": "span of time", "date": "date", "person": "person's name",
-          "name": "name"}
+_KINDS = {"number": "figure", "age": "age", "date": "date", "person": "person's name", "name": "name"}
 
 
 def lacks_asked_kind(asked: Asked, answer: str) -> str | None:

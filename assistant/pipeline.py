@@ -52,7 +52,9 @@ class Assistant:
         t0 = time.perf_counter()  # first_token and total count from here, condensation included
         standalone = self.engine.condense(question, history) if history else question
         t_condensed = time.perf_counter()
-        docs = list(passages) if passages is not None else self.retrieve(standalone, history, **filters)
+        # a rewritten follow-up carries its context; one no model rewrote borrows the earlier turn's words
+        docs = list(passages) if passages is not None else self.retrieve(
+            standalone, history if standalone == question else (), **filters)
         t_retrieved = time.perf_counter()
         first_token = None
         final = None

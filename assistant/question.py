@@ -1,8 +1,8 @@
 """What a question asks for, read from its grammar alone (wh-words and stop words, never topic words).
 
     kind      what kind of thing answers it: a figure ("how many", "how much", "how far"), an age
-              ("how old"), a duration ("how long"), a date ("when", "which day/month/year"), a
-              person ("who"), a name ("which ...", "what is the name"), or anything ("other")
+              ("how old"), a date ("when", "which day/month/year"), a person ("who"), a name
+              ("which ...", "what is the name"), or anything ("other")
     terms     the question's content words (stemmed) with weights: 1 for its own, 0.5 for the words
               of the earlier turn a follow-up refers to
     focus     the words naming what is asked for ("how many Iranian prisoners" -> iranian, prison)
@@ -21,13 +21,12 @@ from typing import Sequence
 from assistant import textfacts
 from assistant.keyword_index import STOPWORDS, tokenize
 
-KINDS = ("number", "age", "duration", "date", "person", "name", "other")
+KINDS = ("number", "age", "date", "person", "name", "other")
 
 _FOLLOWUP_CUES = re.compile(
     r"^(and|but|also|so|what about|how about|then)\b|\b(he|she|they|them|his|her|their|it|its|this|that|those|these|"
     r"there|him|more|else|same|other)\b", re.IGNORECASE)
 _DATE_UNITS = "date|day|year|month"  # calendar words: "which day", "what year"
-_TIME_UNITS = r"(?:hour|day|week|month|year|decade)s?"
 
 
 def question_kind(question: str, enabled=None) -> str:
@@ -38,7 +37,6 @@ def question_kind(question: str, enabled=None) -> str:
     checks = (
         ("age", r"\bhow old\b|\bwhat age\b"),
         ("number", r"\bhow (?:many|much|far)\b|\bwhat (?:percentage|proportion|number)\b"),
-        ("duration", r"\bhow long\b"),
         ("date", rf"\bwhen\b|\b(?:what|which) (?:{_DATE_UNITS})\b"),
         ("person", opening + r"(?:who|whom|whose)\b"),
         ("name", opening + r"which\b|\bwhat is the name\b|^\W*name (?:a|an|one|the)\b"),
@@ -131,8 +129,6 @@ def has_kind(asked: Asked, sentence: str) -> bool:
         return textfacts.states_quantity(sentence, besides=asked.given_figures)
     if kind == "age":
         return bool(re.search(r"\b\d{1,3}[- ]years?[- ]old\b|\baged? \d{1,3}\b|, \d{1,3},", sentence, re.I))
-    if kind == "duration":
-        return bool(re.search(rf"\b\d+(?:\.\d+)?[- ]{_TIME_UNITS}\b", textfacts.with_digits(sentence, threshold=0), re.I))
     if kind == "date":
         return (any(_new(w, asked) for w in textfacts.date_words(sentence))
                 or bool(re.search(r"\b\d{4}-\d{2}-\d{2}\b", sentence)))

@@ -7,9 +7,10 @@
   ``threshold``; otherwise it is listed in ``unsupported``, as is a claim that cites nothing.
 * A claim whose figures and names are all in another given source, not the cited one, has its
   citation moved to that source, and the move is reported in ``corrected``.
-* When every claim states a figure or name that no given source contains, the answer is
-  withheld: the reply is the refusal and the model's text is kept in ``withheld``. Each citation quotes the source sentence closest to the claims that cite it,
-  with its offsets in the cleaned article.
+* When every claim states a figure or name that no given source contains, the answer is withheld
+  (rule "withhold-invented"): the reply is the refusal and the model's text is kept in ``withheld``.
+* Each citation quotes the source sentence closest to the claims that cite it, with its offsets
+  in the cleaned article.
 * A refusal ("The articles don't say.", or the model's own wording of it) is an abstention, also
   when the model adds uncited background to it.
   An answer left with no valid citation is ``grounded = False``: the text is kept, never

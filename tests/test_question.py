@@ -14,7 +14,7 @@ from assistant.question import analyse, focus_words, given_facts, has_kind, look
     ("How far is Basra from Baghdad?", "number"),
     ("By what percentage did profit fall?", "number"),
     ("How old is Zubov?", "age"),
-    ("How long has he held that post?", "duration"),
+    ("How long has he held that post?", "other"),  # no "duration" kind: it did not pay (README)
     ("When did CENTCOM announce it?", "date"),
     ("On which day of the week did he speak?", "date"),
     ("In which month was he re-elected?", "date"),
@@ -59,8 +59,6 @@ def test_followups_given_facts_and_focus():
     ("How old is Zubov?", "Zubov, 58, said.", True),
     ("How old is Zubov?", "Zubov said.", False),
     ("When was it announced?", "It was announced on Wednesday.", True),
-    ("How long will it take?", "They will return within the next one or two days.", True),
-    ("How long will it take?", "It was announced on January 21 of last year.", False),
     ("Which school is he suing?", "He is suing Hillcrest Christian College in Berwick.", True),
 ])
 def test_has_kind_needs_something_new(question, sentence, expected):

@@ -39,3 +39,15 @@ def test_prompts_dir_setting(tmp_path, monkeypatch):
     assert load_prompt("answer") == "custom {question}"
     with pytest.raises(FileNotFoundError, match="prompt 'nope' not found"):
         load_prompt("nope")
+
+
+def test_rules_are_named_and_an_unknown_one_is_refused():
+    from assistant.rules import RULES, Rules
+    from assistant.settings import Settings, SettingsError
+
+    s = Settings.from_env(env={"ASSISTANT_DISABLED_RULES": "focus, kind-age"})
+    rules = Rules(s.disabled_rules)
+    assert not rules.on("focus") and rules.on("second-sentence") and "age" not in rules.kinds
+    assert all(RULES.values())  # every rule says what it does
+    with pytest.raises(SettingsError, match="ASSISTANT_DISABLED_RULES: unknown rule 'no-such-rule'"):
+        Settings.from_env(env={"ASSISTANT_DISABLED_RULES": "no-such-rule"})

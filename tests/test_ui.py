@@ -386,3 +386,15 @@ def test_login_is_required_when_set(hash_index):
         assert client.predict(question="Iraq?", api_name="/ask")["engine"] == "slow-test"
     finally:
         demo.close()
+
+
+def test_example_questions_come_with_the_corpus(hash_settings, tmp_path):
+    from assistant.ui import example_questions
+
+    assert example_questions(hash_settings) == []  # a corpus without examples.txt shows none
+    (hash_settings.seeds_dir / "examples.txt").write_text("# shown in the chat\nWho met whom?\n\nWhen?\n")
+    assert example_questions(hash_settings) == ["Who met whom?", "When?"]
+    from conftest import SEEDS
+    from assistant.settings import Settings
+
+    assert "How many ISIS detainees has Iraq received?" in example_questions(Settings.from_env(env={}, seeds_dir=SEEDS))
