@@ -5,7 +5,7 @@
    embedder), the question's words in the sentence and in its passage, and whether it holds a thing
    of the asked kind.
 3. Abstain ("The articles don't say.") when the best sentence of the asked kind scores under
-   ``ASSISTANT_ABSTAIN_THRESHOLD`` (swept in bench/abstention_sweep.py on every question set).
+   ``ASSISTANT_ABSTAIN_THRESHOLD`` (swept with ``bench/ablation.py --sweep`` on every question set).
 4. Compose (``compose``): a direct sentence of at most 18 of the cited sentence's own words, then
    differing dated figures each with date and outlet, newest first, or a close second sentence.
 """

@@ -214,40 +214,6 @@ class LlamaCppChatModel(BaseChatModel):
         llm, _ = self.load()
         return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def continuation_logprob(self, messages: list[BaseMessage], text: str) -> float:
-        """log P(the assistant's reply begins with ``text`` | messages), read from the model's own
-        next-token distributions (teacher forcing). The chat prompt is the one generation uses, so
-        llama.cpp finds it in its cache and evaluates only what is new: about as many tokens as
-        ``text`` has."""
-        import numpy as np
-        from llama_cpp import llama_chat_format
-
-        llm, lock = self.load()
-        chat = [{"role": _role(m), "content": m.text if hasattr(m, "text") else str(m.content)} for m in messages]
-        template = llm.metadata.get("tokenizer.chat_template")
-        if not template:
-            raise LocalModelError("local model: the GGUF has no chat template to score a reply with")
-        eos = llm._model.token_get_text(llm.token_eos())
-        formatter = llama_chat_format.Jinja2ChatFormatter(template=template, eos_token=eos, bos_token="")
-        prompt = formatter(messages=chat).prompt
-        prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-        reply_tokens = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-        with lock:
-            cached = 0
-            for a, b in zip(llm.input_ids[:llm.n_tokens], prompt_tokens[:-1]):
-                if a != b:
-                    break
-                cached += 1
-            llm.n_tokens = cached
-            llm.eval(prompt_tokens[cached:])
-            total = 0.0
-            for tok in reply_tokens:
-                logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).astype(np.float64)
-                top = logits.max()
-                total += float(logits[tok] - top - np.log(np.exp(logits - top).sum()))
-                llm.eval([tok])
-        return total
-
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         llm, lock = self.load()

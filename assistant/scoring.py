@@ -8,9 +8,9 @@ answer the question, and how sure that is.
 
 A candidate is ``typed`` when it holds a thing of the asked kind (``question.has_kind``). The best
 typed candidate's score is the engines' evidence: the extractive engine abstains under
-``ASSISTANT_ABSTAIN_THRESHOLD``; the LLM engine quotes the scorer only above
-``ASSISTANT_QUOTE_THRESHOLD``, and skips the model only when no sentence at all reaches
-``ASSISTANT_GATE_THRESHOLD`` (bench/abstention_sweep.py sweeps all three on every question set).
+``ASSISTANT_ABSTAIN_THRESHOLD`` (``bench/ablation.py --sweep`` sweeps it on every question set).
+The LLM engine uses no threshold: a quote threshold and a gate that skipped the model were swept
+too and neither beat none (README, "What each rule is worth").
 """
 
 from __future__ import annotations

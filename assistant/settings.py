@@ -58,7 +58,7 @@ class Settings:
     temperature: float = field(default=0.0, metadata={"help": "LLM engines: sampling temperature (0: deterministic)"})
     compress: bool = field(default=True, metadata={"help": "LLM engines: give the model the passages' most relevant sentences instead of whole chunks"})
     grammar: bool = field(default=True, metadata={"help": "local models: constrain the output to sentences that end in valid [n] citations, or the refusal (llama.cpp grammar)"})
-    quote_fallback: bool = field(default=True, metadata={"help": "LLM engines: when the model declines, its answer is withheld, or it does not cite the source holding the sentence the extractive scorer ranks best, answer by quoting the scorer's sentences instead"})
+    quote_fallback: bool = field(default=True, metadata={"help": "LLM engines: when the model declines or its answer is withheld while the sentence scorer found sentences of the asked kind, answer by quoting them instead"})
     context_tokens: int = field(default=250, metadata={"help": "LLM engines: tiktoken budget for the numbered sources in the prompt"})
     support_threshold: float = field(default=0.5, metadata={"help": "LLM engines: embedding similarity below which a cited sentence is listed as unsupported"})
     max_upload_mb: float = field(default=10.0, metadata={"help": "largest file accepted by ingest and by the UI's upload, in MiB"})

@@ -7,7 +7,9 @@ Each set's corpus is indexed once (the cache folder of bench/three_sets.py). Pri
 hit@5 and MRR of the top 5 passages over the answerable questions for: hybrid (dense + BM25 fused,
 then the fused candidates re-scored by their best sentence, the default), hybrid without the
 re-scoring (ASSISTANT_RERANK_DEPTH=0), dense and bm25; then a sweep of the re-scoring's keyword
-weight (ASSISTANT_RERANK_KEYWORD_WEIGHT). Follow-ups are searched as `assistant ask` searches them.
+weight (ASSISTANT_RERANK_KEYWORD_WEIGHT). Follow-ups are searched as `assistant ask` searches them
+when no model rewrites them (with their earlier turn prepended); "follow-ups alone" searches them
+without it (rule "followup-retrieval" off).
 """
 
 from __future__ import annotations
@@ -28,13 +30,13 @@ from assistant.followup import retrieval_query  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 
-def score(settings: Settings, questions, mode: str) -> dict:
+def score(settings: Settings, questions, mode: str, turns: int = 1) -> dict:
     from assistant.embeddings import get_embedder
     from assistant.retrieval import NewsRetriever
 
     retriever = NewsRetriever(settings=settings, k=5, mode=mode, embedder=get_embedder(settings.embedder))
     return evaluate_retrieval(questions, lambda q: [d.metadata["doc_id"] for d in
-                                                    retriever.invoke(retrieval_query(q.question, q.history))])
+                                                    retriever.invoke(retrieval_query(q.question, q.history, turns))])
 
 
 def main(argv=None) -> int:
@@ -46,13 +48,14 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     sets = {n: (SETS | TEST_SETS)[n] for n in args.sets.split(",")} | (TEST_SETS if args.test else {})
     base = Settings.from_env()
-    rows = {"hybrid": {}, "hybrid, no re-scoring": {}, "dense": {}, "bm25": {}}
+    rows = {"hybrid": {}, "hybrid, no re-scoring": {}, "hybrid, follow-ups alone": {}, "dense": {}, "bm25": {}}
     sweep = {w: {} for w in args.weights.split(",")}
     for name, (corpus, qfile) in sets.items():
         s = corpus_index(base, corpus)
         questions = load_questions(qfile)
         rows["hybrid"][name] = score(s, questions, "hybrid")
         rows["hybrid, no re-scoring"][name] = score(s.with_overrides(rerank_depth=0), questions, "hybrid")
+        rows["hybrid, follow-ups alone"][name] = score(s, questions, "hybrid", turns=0)
         rows["dense"][name] = score(s, questions, "dense")
         rows["bm25"][name] = score(s, questions, "bm25")
         for w in sweep:
