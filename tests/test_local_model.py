@@ -116,10 +116,14 @@ def test_real_local_model_answers_seed_questions_with_verified_citations(local_s
         for c in ans.citations:
             assert f"[{c.n}]" in ans.answer and c.quote
         assert ans.timings_ms["first_token"] <= ans.timings_ms["total"]
-    # the model reads the sources and declines (no name is missing, so the gate does not answer for it)
-    unanswerable = assistant.ask("How many of the 120 Iranians expelled from the US had criminal convictions?")
-    assert unanswerable.abstained and unanswerable.citations == [] and "abstain_reason" not in unanswerable.extra
-    assert "answered_by" not in unanswerable.extra
+    # an unanswerable one: the model reads the passages (there is no gate in front of it) and the reply
+    # abstains with no citation and no quote, declined by the model or, when it invents an age (the
+    # 1.5B model does: "Igor Zubov is 50 years old. [2]"), withheld by verification ("withhold-invented")
+    unanswerable = assistant.ask("How old is Russia's deputy interior minister Igor Zubov?")
+    assert unanswerable.abstained and unanswerable.citations == [], unanswerable.to_json()
+    assert "answered_by" not in unanswerable.extra and unanswerable.extra["raw_answer"].strip()
+    withheld = unanswerable.extra.get("withheld_answer")
+    assert withheld is None or any(ch.isdigit() for ch in withheld), withheld
 
 
 AU_NEWS_SMOKE = [("Which presidential spokesman condemned the raids on Georgian villages?", "Fleischer", "abc_04.txt"),
