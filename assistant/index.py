@@ -101,9 +101,6 @@ class IndexDir:
     def lock_path(self) -> Path:
         return self.path / ".lock"
 
-    def exists(self) -> bool:
-        return self.manifest_path.exists()
-
     def read_manifest(self) -> Manifest:
         if not self.manifest_path.exists():
             return Manifest()

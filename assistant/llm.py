@@ -17,7 +17,6 @@ import importlib.util
 
 from assistant.answers import EngineError
 
-PROVIDERS = ("local", "openai", "ollama")
 EXTRAS = {"openai": ("langchain_openai", "openai", "langchain-openai"),
           "ollama": ("langchain_ollama", "ollama", "langchain-ollama")}
 

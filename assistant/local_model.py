@@ -210,10 +210,6 @@ class LlamaCppChatModel(BaseChatModel):
     def load(self):
         return load_llama(Path(self.model_path), self.n_ctx, self.n_threads, self.n_threads_batch)
 
-    def count_tokens(self, text: str) -> int:
-        llm, _ = self.load()
-        return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         llm, lock = self.load()

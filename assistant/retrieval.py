@@ -147,13 +147,6 @@ class NewsRetriever(BaseRetriever):
             self._store = VectorStore(self.settings.index_dir, self._get_embedder(), self.settings.chroma_url)
         return self._store
 
-    @property
-    def chunk_count(self) -> int:
-        return len(self._load().table)
-
-    def known_sources(self) -> list[str]:
-        return sorted({m.get("source", "") for m in self._load().table.metas} - {""})
-
     # ------------------------------------------------------------------ search
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None,
                                 k: int | None = None, mode: str | None = None, date_from: str | None = None,
