@@ -7,8 +7,9 @@ resolves an engine from its spec string. This module imports no engine.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Iterator, Protocol, Sequence, Union
+from typing import Protocol
 
 from langchain_core.documents import Document
 
@@ -70,7 +71,7 @@ class Answer:
         return f"Quoted from the articles: {self.extra.get('fallback_reason', 'the model did not answer')}."
 
 
-StreamItem = Union[str, Answer]  # text deltas, then the final Answer last
+StreamItem = str | Answer  # text deltas, then the final Answer last
 
 
 class AnswerEngine(Protocol):

@@ -11,8 +11,8 @@ Neighbouring chunks share whole sentences worth up to ``chunk_overlap`` tokens.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from assistant.sentences import sentence_spans
 

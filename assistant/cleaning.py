@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date as _date, datetime
+from datetime import date as _date
+from datetime import datetime
 
 CLEANER_VERSION = "1"  # part of the index fingerprint: bump when cleaning output changes
 

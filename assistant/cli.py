@@ -184,7 +184,8 @@ def cmd_remove(args, settings: Settings) -> int:
     report = Indexer(settings).remove(args.doc_ids)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
-    say(f"remove: {', '.join(report.removed)} removed; index: {report.total_docs} articles, {report.total_chunks} chunks")
+    say(f"remove: {', '.join(report.removed)} removed; "
+        f"index: {report.total_docs} articles, {report.total_chunks} chunks")
     return 0
 
 
@@ -368,7 +369,7 @@ def cmd_eval(args, settings: Settings) -> int:
     for mode in modes:
         bar = _bar(len(questions), f"eval {mode}")
         reports[mode] = evaluate(assistant, questions, mode=mode, k=settings.k,
-                                 progress=lambda i, n: bar.update(1) if bar else None)
+                                 progress=lambda i, n, bar=bar: bar.update(1) if bar else None)
         if bar:
             bar.close()
     report = reports[modes[0]] if len(modes) == 1 else {"questions": str(path), "by_mode": reports}
@@ -459,7 +460,7 @@ def cmd_serve(args, settings: Settings) -> int:
 def cmd_settings(args, settings: Settings) -> int:
     import dataclasses
 
-    for (env, default, help_), f in zip(Settings.describe(), dataclasses.fields(Settings)):
+    for (env, _default, help_), f in zip(Settings.describe(), dataclasses.fields(Settings), strict=False):
         print(f"{env:<28} {settings.shown(f.name):<24} {help_}")
     return 0
 

@@ -10,8 +10,8 @@ newest first. Both the extractive engine and the LLM engine's quoted answers are
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from langchain_core.documents import Document
 
@@ -23,7 +23,8 @@ from assistant.rules import Rules
 from assistant.scoring import Candidate
 
 MAX_DIRECT_WORDS = 18
-DATED_RATIO = 0.7  # "dated-figures": other articles' figures are given when their sentence scores this close to the best
+# "dated-figures": other articles' figures are given when their sentence scores this close to the best
+DATED_RATIO = 0.7
 SECOND_RATIO = 0.75  # "second-sentence": a second sentence is added when it scores this close to the best
 
 @dataclass
@@ -70,7 +71,8 @@ def dated_figures(ranked: Sequence[Candidate], passages: Sequence[Document], flo
         chosen.append(c)
         shown |= c.figures
         per_doc[doc] = per_doc.get(doc, 0) + 1
-    dated_docs = {passages[c.passage].metadata.get("doc_id") for c in chosen if passages[c.passage].metadata.get("date")}
+    dated_docs = {passages[c.passage].metadata.get("doc_id") for c in chosen
+                  if passages[c.passage].metadata.get("date")}
     if len(dated_docs) < 2:
         return []
     order = {id(c): i for i, c in enumerate(chosen)}
@@ -177,7 +179,8 @@ def direct_span(sentence: str, asked: Asked, max_words: int = MAX_DIRECT_WORDS) 
         chosen = set().union(*(stems[i] for i in idx))
         cover = sum(w for t, w in weights.items() if t in chosen) / total
         cuts = sum(1 for i in (idx[0], idx[-1] + 1) if i in inside_run)
-        edges = (0.25 * (idx[0] in starts) + 0.15 * (idx[-1] in ends) - 0.2 * (dangling[idx[-1]] and idx[-1] not in ends)
+        edges = (0.25 * (idx[0] in starts) + 0.15 * (idx[-1] in ends)
+                 - 0.2 * (dangling[idx[-1]] and idx[-1] not in ends)
                  - 0.15 * (dangling[idx[0]] and idx[0] not in starts))
         return (any(answer_at[i] for i in idx),
                 round(cover + edges + 0.2 * max(near[i] for i in idx) - 0.3 * cuts - 0.1 * gaps, 3), len(idx), -idx[0])
@@ -188,12 +191,12 @@ def direct_span(sentence: str, asked: Asked, max_words: int = MAX_DIRECT_WORDS) 
             idx = list(range(i, j + 1))
             options.append((key(idx, 0), idx))
     bounds = sorted(starts | {len(words)})
-    units = [list(range(a, b)) for a, b in zip(bounds, bounds[1:]) if a < b]
+    units = [list(range(a, b)) for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
     if 1 < len(units) <= 10:  # the sentence's clauses with some left out
         for mask in range(1, 1 << len(units)):
             picked = [u for k, u in enumerate(units) if mask >> k & 1]
             idx = [i for u in picked for i in u]
-            gaps = sum(1 for a, b in zip(picked, picked[1:]) if a[-1] + 1 != b[0])
+            gaps = sum(1 for a, b in zip(picked, picked[1:], strict=False) if a[-1] + 1 != b[0])
             if len(idx) <= max_words and gaps:
                 options.append((key(idx, gaps), idx))
     _, idx = max(options, key=lambda o: o[0])
@@ -274,13 +277,13 @@ def compose(choice: Choice, asked: Asked, passages: Sequence[Document]) -> tuple
     parts = [cite(as_sentence(direct_span(choice.picked[0].text, asked)), 1)]
     if choice.dated:
         items = []
-        for cit, c in zip(citations, choice.picked):
+        for cit, c in zip(citations, choice.picked, strict=False):
             when = cit.date or textfacts.UNDATED
             outlet = cit.source or textfacts.OUTLET_UNKNOWN
             items.append(f"{when}, {outlet}: {figure_phrase(c.text, asked)} [{cit.n}]")
         parts.append("Reports by date, newest first: " + "; ".join(items) + ".")
     else:
-        for cit, c in list(zip(citations, choice.picked))[1:]:
+        for cit, c in list(zip(citations, choice.picked, strict=False))[1:]:
             parts.append(cite(as_sentence(direct_span(c.text, asked)), cit.n))
     return parts, citations
 

@@ -10,13 +10,12 @@ sentence keeps its character offsets in the cleaned article, so citations quote 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from langchain_core.documents import Document
 
 from assistant.sentences import sentence_spans
-
 
 RELEVANCE_FLOOR = 0.4  # compression keeps sentences scoring at least this share of the best one
 
@@ -44,7 +43,7 @@ class Source:
     @property
     def body(self) -> str:
         out = []
-        for prev, s in zip([None, *self.sentences], self.sentences):
+        for prev, s in zip([None, *self.sentences], self.sentences, strict=False):
             if prev is not None:
                 out.append(" " if _adjacent(prev, s) else " … ")
             out.append(s.text)

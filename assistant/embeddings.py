@@ -97,7 +97,7 @@ class HashEmbedder(Embeddings):
 
     def _vector(self, text: str) -> list[float]:
         words = re.findall(r"\w+", text.lower())
-        feats = words + [a + " " + b for a, b in zip(words, words[1:])]
+        feats = words + [a + " " + b for a, b in zip(words, words[1:], strict=False)]
         vec = [0.0] * self.dim
         for f in feats:
             h = int.from_bytes(hashlib.blake2b(f.encode(), digest_size=8).digest(), "big")
@@ -134,7 +134,7 @@ class RememberingEmbedder:
         if missing:
             if len(self._vectors) > self._limit:
                 self._vectors.clear()
-            self._vectors.update(zip(missing, self.embedder.embed_documents(missing)))
+            self._vectors.update(zip(missing, self.embedder.embed_documents(missing), strict=False))
         return [self._vectors[t] for t in texts]
 
 

@@ -11,9 +11,9 @@ import json
 import math
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from assistant import textfacts
 
@@ -107,7 +107,7 @@ def evaluate_retrieval(questions: Sequence[Question], retrieve: Callable[[Questi
 
 
 # ---------------------------------------------------------------------------- answers
-_MONTH_OF = dict(zip(textfacts.MONTH_ABBREVIATIONS, textfacts.MONTHS)) | {"sept": "september"}
+_MONTH_OF = dict(zip(textfacts.MONTH_ABBREVIATIONS, textfacts.MONTHS, strict=False)) | {"sept": "september"}
 
 
 def _normalize_answer(text: str) -> str:

@@ -8,7 +8,7 @@ question reads as a follow-up, so both dense and keyword search see what it refe
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from assistant.question import looks_like_followup
 

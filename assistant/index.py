@@ -58,7 +58,7 @@ class DocEntry:
         return dict(self.__dict__)
 
     @classmethod
-    def from_json(cls, d: dict) -> "DocEntry":
+    def from_json(cls, d: dict) -> DocEntry:
         return cls(**d)
 
 
@@ -74,7 +74,7 @@ class Manifest:
                 "generation": self.generation, "docs": {k: v.to_json() for k, v in sorted(self.docs.items())}}
 
     @classmethod
-    def from_json(cls, d: dict) -> "Manifest":
+    def from_json(cls, d: dict) -> Manifest:
         if d.get("version") != MANIFEST_VERSION:
             raise IndexStateError(f"manifest version {d.get('version')} is not supported; rebuild the index")
         return cls(fingerprint=d["fingerprint"], embedder=d["embedder"], generation=d["generation"],

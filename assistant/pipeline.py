@@ -11,7 +11,7 @@ is the same chain as a LangChain runnable for other programs.
 from __future__ import annotations
 
 import time
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from langchain_core.documents import Document
 from langchain_core.runnables import Runnable

@@ -15,8 +15,8 @@ holds a thing of the asked kind. Each use is a named rule (``assistant/rules.py`
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from assistant import textfacts
 from assistant.keyword_index import STOPWORDS, tokenize

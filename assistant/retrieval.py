@@ -15,9 +15,10 @@ from __future__ import annotations
 import calendar
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -94,16 +95,16 @@ class NewsRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    index_dir: Optional[Path] = None
+    index_dir: Path | None = None
     k: int = 4
     mode: str = "hybrid"
-    date_from: Optional[str] = None
-    date_to: Optional[str] = None
-    sources: Optional[list[str]] = None
-    settings: Optional[Settings] = None
+    date_from: str | None = None
+    date_to: str | None = None
+    sources: list[str] | None = None
+    settings: Settings | None = None
     embedder: Any = None  # a LangChain Embeddings; default: the one named by the settings
 
-    _snapshot: Optional[_Snapshot] = PrivateAttr(default=None)
+    _snapshot: _Snapshot | None = PrivateAttr(default=None)
     _store: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _sentence_vectors: dict = PrivateAttr(default_factory=dict)  # chunk id -> its sentences' vectors
@@ -252,7 +253,7 @@ class NewsRetriever(BaseRetriever):
             if len(self._sentence_vectors) > 50_000:
                 self._sentence_vectors.clear()
             at = 0
-            for cid, ts in zip(missing, texts):
+            for cid, ts in zip(missing, texts, strict=False):
                 self._sentence_vectors[cid] = vectors[at:at + len(ts)]
                 at += len(ts)
         q = np.asarray(query_vec, dtype=np.float32)
@@ -302,7 +303,8 @@ class NewsRetriever(BaseRetriever):
         lowered = {w.strip().casefold() for w in wanted if w.strip()}
         return {m.get("source", "") for m in table.metas if m.get("source", "").casefold() in lowered}
 
-    def _allowed_mask(self, table: KeywordIndex, lo: int | None, hi: int | None, wanted: list[str] | None) -> np.ndarray:
+    def _allowed_mask(self, table: KeywordIndex, lo: int | None, hi: int | None,
+                      wanted: list[str] | None) -> np.ndarray:
         dates = np.array([m.get("date_int", 0) for m in table.metas])
         mask = np.ones(len(table), dtype=bool)
         if lo is not None or hi is not None:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from langchain_core.documents import Document
 
@@ -50,7 +50,7 @@ def _focus_next_to_answer(sentence: str, asked: Asked) -> bool:
     "White House spokesman Ari Fleischer")."""
     toks = re.findall(r"[\w'’.,-]+", sentence)
     stems = [set(tokenize(t)) for t in toks]
-    for i, t in enumerate(toks):
+    for i, _t in enumerate(toks):
         if not stems[i] & asked.focus:
             continue
         near = toks[max(0, i - 3):i] + toks[i + 1:i + 4]
@@ -88,8 +88,8 @@ class SentenceScorer:
         qv, svs = vectors[0], vectors[1:]
         passage_cov = [coverage(p) for p in passage_tokens]
         focus = self.rules.on("focus") and bool(asked.focus)
-        for c, toks, sv in zip(cands, sent_tokens, svs):
-            c.dense = sum(a * b for a, b in zip(qv, sv))
+        for c, toks, sv in zip(cands, sent_tokens, svs, strict=False):
+            c.dense = sum(a * b for a, b in zip(qv, sv, strict=False))
             c.lexical = coverage(toks)
             c.typed = has_kind(asked, c.text)
             c.figures = frozenset(textfacts.figures(c.text, dates=False))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 ENV_PREFIX = "ASSISTANT_"
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
@@ -19,6 +20,15 @@ RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the variable."""
+
+
+def setting(default: Any = MISSING, help: str = "", *, factory: Any = MISSING, secret: bool = False) -> Any:
+    """One settings field: its default (or default factory), the help line `assistant settings` and
+    the README show, and whether its value is masked."""
+    metadata = {"help": help, **({"secret": True} if secret else {})}
+    if factory is not MISSING:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 def _default_cache_dir() -> str:
@@ -29,48 +39,62 @@ def _default_cache_dir() -> str:
 @dataclass(frozen=True)
 class Settings:
     # where things live
-    seeds_dir: Path = field(default=Path("seeds"), metadata={"help": "default corpus folder for ingest"})
-    index_dir: Path = field(default=Path("index"), metadata={"help": "on-disk store: Chroma, BM25, manifest, cleaned texts"})
-    cache_dir: Path = field(default_factory=lambda: Path(_default_cache_dir()), metadata={"help": "tokenizer files and other caches"})
-    chroma_url: str = field(default="", metadata={"help": "use a Chroma server (http://host:port) instead of the embedded store"})
+    seeds_dir: Path = setting(Path("seeds"), "default corpus folder for ingest")
+    index_dir: Path = setting(Path("index"), "on-disk store: Chroma, BM25, manifest, cleaned texts")
+    cache_dir: Path = setting(help="tokenizer files and other caches", factory=lambda: Path(_default_cache_dir()))
+    chroma_url: str = setting("", "use a Chroma server (http://host:port) instead of the embedded store")
     # embedding + chunking (their values are part of the index fingerprint)
-    embedder: str = field(default="minilm", metadata={"help": "'minilm' (packaged all-MiniLM-L6-v2), 'sentence-transformers:/path', or 'hash' (tests)"})
-    chunk_tokens: int = field(default=160, metadata={"help": "target chunk size in tiktoken (cl100k) tokens"})
-    chunk_overlap: int = field(default=40, metadata={"help": "overlap between neighbouring chunks, in tiktoken tokens (whole sentences)"})
+    embedder: str = setting("minilm", "'minilm' (packaged all-MiniLM-L6-v2), 'sentence-transformers:/path', or 'hash' "
+                                      "(tests)")
+    chunk_tokens: int = setting(160, "target chunk size in tiktoken (cl100k) tokens")
+    chunk_overlap: int = setting(40, "overlap between neighbouring chunks, in tiktoken tokens (whole sentences)")
     # retrieval
-    k: int = field(default=4, metadata={"help": "passages returned by retrieval"})
-    mode: str = field(default="hybrid", metadata={"help": "retrieval mode: hybrid, dense or bm25"})
-    rrf_k: int = field(default=60, metadata={"help": "reciprocal-rank-fusion constant"})
-    rerank_depth: int = field(default=20, metadata={"help": "hybrid mode: the fused candidates re-scored by their best sentence's similarity to the query (0: no re-scoring)"})
-    rerank_keyword_weight: float = field(default=0.15, metadata={"help": "hybrid re-scoring: weight of the candidate's BM25 score (scaled to 0..1 among the candidates) added to its best sentence's cosine"})
-    dedup_threshold: float = field(default=0.8, metadata={"help": "word-shingle Jaccard above which two passages count as near-duplicates"})
-    llm: str = field(default="auto", metadata={"help": "answer engine: auto (local if installed, else extractive), extractive, local, local:/path/model.gguf, openai:MODEL, ollama:MODEL"})
-    abstain_threshold: float = field(default=0.2, metadata={"help": "extractive engine: best sentence score below which it answers \"The articles don't say.\""})
-    disabled_rules: str = field(default="", metadata={"help": "answer-engine rules to switch off, comma-separated (ablations; `assistant/rules.py` lists them)"})
-    max_per_doc: int = field(default=2, metadata={"help": "passages one article may take while other articles have candidates (0: no cap)"})
-    prompts_dir: str = field(default="", metadata={"help": "folder of prompt templates to use instead of the packaged prompts/"})
+    k: int = setting(4, "passages returned by retrieval")
+    mode: str = setting("hybrid", "retrieval mode: hybrid, dense or bm25")
+    rrf_k: int = setting(60, "reciprocal-rank-fusion constant")
+    rerank_depth: int = setting(20, "hybrid mode: the fused candidates re-scored by their best sentence's similarity "
+                                    "to the query (0: no re-scoring)")
+    rerank_keyword_weight: float = setting(0.15, "hybrid re-scoring: weight of the candidate's BM25 score (scaled to "
+                                                 "0..1 among the candidates) added to its best sentence's cosine")
+    dedup_threshold: float = setting(0.8, "word-shingle Jaccard above which two passages count as near-duplicates")
+    llm: str = setting("auto", "answer engine: auto (local if installed, else extractive), extractive, local, "
+                               "local:/path/model.gguf, openai:MODEL, ollama:MODEL")
+    abstain_threshold: float = setting(0.2, 'extractive engine: best sentence score below which it answers "The '
+                                            'articles don\'t say."')
+    disabled_rules: str = setting("", "answer-engine rules to switch off, comma-separated (ablations; "
+                                      "`assistant/rules.py` lists them)")
+    max_per_doc: int = setting(2, "passages one article may take while other articles have candidates (0: no cap)")
+    prompts_dir: str = setting("", "folder of prompt templates to use instead of the packaged prompts/")
     # LLM answers
-    models_dir: str = field(default="", metadata={"help": "where the packaged local model is assembled (default: <cache_dir>/models)"})
-    n_ctx: int = field(default=2048, metadata={"help": "local model: context window in tokens"})
-    n_threads: int = field(default=1, metadata={"help": "local model: threads for generation (1 measured fastest on 2 cores)"})
-    n_threads_batch: int = field(default=2, metadata={"help": "local model: threads for reading the prompt"})
-    max_answer_tokens: int = field(default=200, metadata={"help": "LLM engines: longest answer, in tokens"})
-    temperature: float = field(default=0.0, metadata={"help": "LLM engines: sampling temperature (0: deterministic)"})
-    compress: bool = field(default=True, metadata={"help": "LLM engines: give the model the passages' most relevant sentences instead of whole chunks"})
-    grammar: bool = field(default=True, metadata={"help": "local models: constrain the output to sentences that end in valid [n] citations, or the refusal (llama.cpp grammar)"})
-    quote_fallback: bool = field(default=True, metadata={"help": "LLM engines: when the model declines or its answer is withheld while the sentence scorer found sentences of the asked kind, answer by quoting them instead"})
-    context_tokens: int = field(default=250, metadata={"help": "LLM engines: tiktoken budget for the numbered sources in the prompt"})
-    support_threshold: float = field(default=0.5, metadata={"help": "LLM engines: embedding similarity below which a cited sentence is listed as unsupported"})
-    max_upload_mb: float = field(default=10.0, metadata={"help": "largest file accepted by ingest and by the UI's upload, in MiB"})
+    models_dir: str = setting("", "where the packaged local model is assembled (default: <cache_dir>/models)")
+    n_ctx: int = setting(2048, "local model: context window in tokens")
+    n_threads: int = setting(1, "local model: threads for generation (1 measured fastest on 2 cores)")
+    n_threads_batch: int = setting(2, "local model: threads for reading the prompt")
+    max_answer_tokens: int = setting(200, "LLM engines: longest answer, in tokens")
+    temperature: float = setting(0.0, "LLM engines: sampling temperature (0: deterministic)")
+    compress: bool = setting(True, "LLM engines: give the model the passages' most relevant sentences instead of whole"
+                                   " chunks")
+    grammar: bool = setting(True, "local models: constrain the output to sentences that end in valid [n] citations, or"
+                                  " the refusal (llama.cpp grammar)")
+    quote_fallback: bool = setting(True, "LLM engines: when the model declines or its answer is withheld while the "
+                                         "sentence scorer found sentences of the asked kind, answer by quoting them "
+                                         "instead")
+    context_tokens: int = setting(250, "LLM engines: tiktoken budget for the numbered sources in the prompt")
+    support_threshold: float = setting(0.5, "LLM engines: embedding similarity below which a cited sentence is listed "
+                                            "as unsupported")
+    max_upload_mb: float = setting(10.0, "largest file accepted by ingest and by the UI's upload, in MiB")
     # the chat UI (`assistant serve`)
-    ui_host: str = field(default="127.0.0.1", metadata={"help": "UI: address to listen on (loopback; 0.0.0.0 exposes it, then set ASSISTANT_UI_AUTH)"})
-    ui_port: int = field(default=7860, metadata={"help": "UI: port to listen on"})
-    ui_auth: str = field(default="", metadata={"help": "UI: require a login, 'user:password' (several: comma-separated); empty: no login", "secret": True})
-    ui_concurrency: int = field(default=4, metadata={"help": "UI: requests worked on at once (Gradio queue); the local model still generates one answer at a time"})
+    ui_host: str = setting("127.0.0.1", "UI: address to listen on (loopback; 0.0.0.0 exposes it, then set "
+                                        "ASSISTANT_UI_AUTH)")
+    ui_port: int = setting(7860, "UI: port to listen on")
+    ui_auth: str = setting("", "UI: require a login, 'user:password' (several: comma-separated); empty: no login",
+                           secret=True)
+    ui_concurrency: int = setting(4, "UI: requests worked on at once (Gradio queue); the local model still generates "
+                                     "one answer at a time")
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
@@ -80,7 +104,7 @@ class Settings:
         settings = cls(**values)
         return settings.with_overrides(**overrides)
 
-    def with_overrides(self, **overrides: Any) -> "Settings":
+    def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the non-None overrides applied (CLI flags)."""
         clean = {}
         names = {f.name: f for f in dataclasses.fields(self)}
@@ -96,19 +120,22 @@ class Settings:
 
     def validate(self) -> None:
         if self.mode not in RETRIEVAL_MODES:
-            raise SettingsError(f"{ENV_PREFIX}MODE: unknown retrieval mode {self.mode!r} (choose from {', '.join(RETRIEVAL_MODES)})")
+            raise SettingsError(f"{ENV_PREFIX}MODE: unknown retrieval mode {self.mode!r} "
+                                f"(choose from {', '.join(RETRIEVAL_MODES)})")
         if self.k < 1:
             raise SettingsError(f"{ENV_PREFIX}K: must be at least 1, got {self.k}")
         if self.chunk_tokens < 20:
             raise SettingsError(f"{ENV_PREFIX}CHUNK_TOKENS: must be at least 20, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
-            raise SettingsError(f"{ENV_PREFIX}CHUNK_OVERLAP: must be between 0 and CHUNK_TOKENS-1, got {self.chunk_overlap}")
+            raise SettingsError(f"{ENV_PREFIX}CHUNK_OVERLAP: must be between 0 and CHUNK_TOKENS-1, "
+                                f"got {self.chunk_overlap}")
         if self.n_ctx < 512:
             raise SettingsError(f"{ENV_PREFIX}N_CTX: must be at least 512, got {self.n_ctx}")
         if self.n_threads < 1 or self.n_threads_batch < 1:
             raise SettingsError(f"{ENV_PREFIX}N_THREADS / N_THREADS_BATCH: must be at least 1")
         if not 16 <= self.max_answer_tokens <= self.n_ctx // 2:
-            raise SettingsError(f"{ENV_PREFIX}MAX_ANSWER_TOKENS: must be between 16 and N_CTX/2, got {self.max_answer_tokens}")
+            raise SettingsError(f"{ENV_PREFIX}MAX_ANSWER_TOKENS: must be between 16 and N_CTX/2, "
+                                f"got {self.max_answer_tokens}")
         if self.context_tokens < 50:
             raise SettingsError(f"{ENV_PREFIX}CONTEXT_TOKENS: must be at least 50, got {self.context_tokens}")
         if not 0 <= self.support_threshold <= 1:

@@ -28,7 +28,8 @@ def figures(text: str, *, dates: bool = True) -> set[str]:
     """The figures a text states, as plain digits ("5,500" -> "5500", "08" -> "8"). With
     ``dates=False`` the days and years of dates ("Feb 2", "2026-02-02", "2025") are left out."""
     if not dates:
-        text = re.sub(rf"\b(?:{_MONTH_RE})\.? \d{{1,2}}\b(?:, \d{{4}})?|\b\d{{4}}-\d{{2}}-\d{{2}}\b", " ", text, flags=re.I)
+        text = re.sub(rf"\b(?:{_MONTH_RE})\.? \d{{1,2}}\b(?:, \d{{4}})?|\b\d{{4}}-\d{{2}}-\d{{2}}\b", " ", text,
+                      flags=re.I)
     out = set()
     for f in _FIGURE.findall(text):
         f = f.rstrip(".")

@@ -27,9 +27,9 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from assistant.answers import Answer, Citation
 from assistant.loading import SUPPORTED_SUFFIXES, too_large_message, unsupported_type_message
@@ -175,7 +175,8 @@ def citation_viewer_html(sections: Sequence[str] = ()) -> str:
 def sources_html(answer: Answer | None) -> str:
     """Every retrieved passage of the latest answer with its score; the cited ones marked."""
     if answer is None or not answer.passages:
-        return '<div class="sources"><p class="sources-empty">The passages retrieved for an answer are listed here.</p></div>'
+        return ('<div class="sources"><p class="sources-empty">'
+                'The passages retrieved for an answer are listed here.</p></div>')
     items = []
     for doc in answer.passages:
         m = doc.metadata
@@ -209,7 +210,8 @@ def corpus_rows(settings: Settings) -> list[dict]:
 
 def corpus_html(rows: Sequence[dict]) -> str:
     if not rows:
-        return '<p class="corpus-empty">The index is empty: upload articles below or run <code>assistant ingest</code>.</p>'
+        return ('<p class="corpus-empty">The index is empty: upload articles below or run '
+                '<code>assistant ingest</code>.</p>')
     body = []
     for r in rows:
         title = escape(r["title"]) or '<span class="untitled">untitled</span>'

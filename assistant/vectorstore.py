@@ -6,8 +6,9 @@ embedding function wrapping the same embedder, because its default one downloads
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 COLLECTION = "news_chunks"
@@ -104,7 +105,7 @@ class VectorStore:
             return []
         res = self.collection.query(query_embeddings=[list(embedding)], n_results=min(n, total),
                                     where=where or None, include=["distances"])
-        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=False)]
 
 
 def _chroma_meta(meta: dict) -> dict:

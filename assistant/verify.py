@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from assistant import textfacts
 from assistant.answers import ABSTAIN_TEXT, Citation
@@ -175,7 +175,7 @@ def claims(text: str) -> list[Claim]:
 
 
 def _cos(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b))
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
     na = math.sqrt(sum(x * x for x in a)) or 1.0
     nb = math.sqrt(sum(y * y for y in b)) or 1.0
     return dot / (na * nb)
@@ -193,8 +193,9 @@ def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[
     src_text = {s.n: f"{s.header} {s.body}" for s in sources}
     everything = " ".join(src_text.values())
     common = common_stems(everything + " " + question)  # words written in lower case are no names
-    need = [c.text for c in parts if c.text] + [x.text for s in sources for x in s.sentences] + [s.body for s in sources]
-    vectors = dict(zip(need, embed(need))) if need else {}
+    need = ([c.text for c in parts if c.text] + [x.text for s in sources for x in s.sentences]
+            + [s.body for s in sources])
+    vectors = dict(zip(need, embed(need), strict=False)) if need else {}
 
     def closest(claim: str, n: int):
         """(similarity, the source sentence closest to the claim) for source n."""

@@ -1,6 +1,7 @@
 """The assistant's answer engines against the LangChain RAG tutorial pipeline, side by side, in one run.
 
-    python bench/llm_vs_tutorial.py [--questions FILE] [--only extractive,local,local-model-only,local-whole,tutorial] [--json]
+    python bench/llm_vs_tutorial.py [--questions FILE] [--json]
+                                    [--only extractive,local,local-model-only,local-whole,tutorial]
 
 Rows:
   extractive   the model-free engine (hybrid retrieval, k=4)
@@ -42,7 +43,8 @@ from assistant.settings import Settings  # noqa: E402
 
 TUTORIAL_PROMPT = ("You are an assistant for question-answering tasks. Use the following pieces of retrieved context "
                    "to answer the question. If you don't know the answer, just say that you don't know. Use three "
-                   "sentences maximum and keep the answer concise.\nQuestion: {question} \nContext: {context} \nAnswer:")
+                   "sentences maximum and keep the answer concise.\nQuestion: {question} \nContext: {context} "
+                   "\nAnswer:")
 CONFIGS = ("extractive", "local", "local-model-only", "local-whole", "tutorial")
 
 
@@ -145,11 +147,13 @@ def main() -> int:
         if name not in CONFIGS:
             ap.error(f"--only: unknown row {name!r} (choose from {', '.join(CONFIGS)})")
         print(f"running {name} on {len(questions)} questions…", file=sys.stderr, flush=True)
-        results[name] = run_tutorial(settings, questions) if name == "tutorial" else run_engine(settings, questions, name)
+        results[name] = (run_tutorial(settings, questions) if name == "tutorial"
+                         else run_engine(settings, questions, name))
     if args.out:
         args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     if args.json:
-        print(json.dumps({k: {m: v for m, v in r.items() if m != "per_question"} for k, r in results.items()}, indent=2))
+        summary = {k: {m: v for m, v in r.items() if m != "per_question"} for k, r in results.items()}
+        print(json.dumps(summary, indent=2))
         return 0
     n_ans = sum(q.answerable for q in questions)
     print(f"{args.questions.name}: {len(questions)} questions ({n_ans} answerable), k=4, model "

@@ -74,7 +74,8 @@ def main(argv=None) -> int:
     print("| ASSISTANT_RERANK_KEYWORD_WEIGHT | " + " | ".join(sets) + " |")
     print("|---|" + "---|" * len(sets))
     for w, by in sweep.items():
-        cells = [f"{m['hit_at_1']:.3f} / {m['hit_at_5']:.3f} / {m['mrr']:.3f}" for m in (r["retrieval"] for r in by.values())]
+        cells = [f"{m['hit_at_1']:.3f} / {m['hit_at_5']:.3f} / {m['mrr']:.3f}"
+                 for m in (r["retrieval"] for r in by.values())]
         print(f"| {w}{' (default)' if float(w) == base.rerank_keyword_weight else ''} | " + " | ".join(cells) + " |")
     for name in sets:
         misses = [row for row in rows["hybrid"][name]["per_question"] if row["rank"] != 1]

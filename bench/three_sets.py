@@ -116,7 +116,8 @@ def summarize(report: dict) -> dict:
                                                     "failure", "citations", "rank", "first_token_ms", "latency_ms")}
                              | {"extra": {k: v for k, v in x["extra"].items() if k in (
                                  "answered_by", "fallback_reason", "abstain_reason", "withheld_answer",
-                                 "standalone_question", "model_answer", "confidence", "raw_answer", "long_first_sentence")}}
+                                 "standalone_question", "model_answer", "confidence", "raw_answer",
+                                 "long_first_sentence")}}
                              for x in rows]}
 
 
@@ -143,7 +144,8 @@ def points(r: dict) -> int:
 def print_table(results: dict, cached: bool) -> None:
     fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
     print("| engine | set | hit@1 | hit@5 | MRR | accuracy | abstention | citation prec. | direct | short | "
-          "follow-ups | " + " | ".join(SHORT[c] for c in FAILURE_CATEGORIES) + " | points | first token p50 | total p50 |")
+          "follow-ups | " + " | ".join(SHORT[c] for c in FAILURE_CATEGORIES)
+          + " | points | first token p50 | total p50 |")
     print("|" + "---|" * (16 + len(FAILURE_CATEGORIES) - 5 + 5))
     for engine, by_set in results.items():
         for name, r in by_set.items():
@@ -185,7 +187,8 @@ def parse_sets(args) -> dict[str, tuple[Path, Path]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--engines", default="extractive,local", help="comma-separated: extractive, local, tutorial, any spec")
+    ap.add_argument("--engines", default="extractive,local",
+                    help="comma-separated: extractive, local, tutorial, any spec")
     ap.add_argument("--sets", default=",".join(SETS), help="comma-separated set names")
     ap.add_argument("--set", action="append", help="NAME=CORPUS_DIR:QUESTIONS.jsonl, another set (repeatable)")
     ap.add_argument("--test", action="store_true", help="also score the held-out split (au-news-test)")
@@ -211,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             s = corpus_index(settings, corpus)
             print(f"running {engine} on {name} ({len(questions)} questions)…", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
-            results[engine][name] = run_tutorial(s, questions) if engine == "tutorial" else run_engine(s, questions, engine)
+            results[engine][name] = (run_tutorial(s, questions) if engine == "tutorial"
+                                     else run_engine(s, questions, engine))
             print(f"  {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
             if args.out:  # after every set, so a long run that breaks keeps what it measured
                 args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))

@@ -7,7 +7,6 @@ import re
 
 import jsonschema
 import pytest
-
 from conftest import SEEDS
 from test_integration import ASSISTANT, run
 
@@ -17,7 +16,8 @@ CITATION = {"type": "object", "additionalProperties": False,
             "required": ["n", "doc_id", "title", "date", "source", "url", "quote", "start", "end"],
             "properties": {"n": {"type": "integer", "minimum": 1}, "doc_id": {"type": "string"},
                            "title": {"type": "string"}, "date": {"type": ["string", "null"]},
-                           "source": {"type": "string"}, "url": {"type": "string"}, "quote": {"type": "string", "minLength": 1},
+                           "source": {"type": "string"}, "url": {"type": "string"},
+                           "quote": {"type": "string", "minLength": 1},
                            "start": {"type": "integer", "minimum": 0}, "end": {"type": "integer", "minimum": 1}}}
 ASK_SCHEMA = {
     "type": "object",

@@ -3,16 +3,14 @@ tokenizer, truncation and padding off), offsets, overlap, and non-Latin text."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from conftest import SEEDS
 
 from assistant.chunking import Chunker, embedding_prefix
 from assistant.embeddings import packaged_model_path
 from assistant.loading import load_paths
 from assistant.sentences import sentence_spans, split_sentences
 from assistant.tokens import WordPieceCounter, count_tiktoken
-from conftest import SEEDS
 
 
 @pytest.fixture(scope="module")

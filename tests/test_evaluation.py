@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import SEEDS
 
 from assistant.evaluation import answer_matches, evaluate, load_questions, percentile, score_answers
-from conftest import SEEDS
 
 
 @pytest.mark.parametrize("answer,accepted,expected", [

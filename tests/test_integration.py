@@ -11,16 +11,15 @@ import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
 import pytest
+from conftest import ROOT, SEEDS, VENV_BIN, seed_files
 
 from assistant.evaluation import evaluate_retrieval, load_questions
 from assistant.followup import retrieval_query
 from assistant.ingest import Indexer
 from assistant.retrieval import NewsRetriever
 from assistant.settings import Settings
-from conftest import ROOT, SEEDS, VENV_BIN, seed_files
 
 pytestmark = pytest.mark.slow
 ASSISTANT = str(VENV_BIN / "assistant")
@@ -48,7 +47,7 @@ def test_hybrid_retrieval_quality_on_the_public_questions(real_index):
     for mode in ("hybrid", "dense", "bm25"):
         r = NewsRetriever(index_dir=real_index, k=5, mode=mode)
         results[mode] = evaluate_retrieval(
-            questions, lambda q: [d.metadata["doc_id"] for d in r.invoke(retrieval_query(q.question, q.history))]
+            questions, lambda q, r=r: [d.metadata["doc_id"] for d in r.invoke(retrieval_query(q.question, q.history))]
         )["retrieval"]
     assert results["hybrid"]["hit_at_5"] >= 0.95
     assert results["hybrid"]["hit_at_1"] >= 0.85
@@ -82,7 +81,8 @@ def test_cli_ingest_list_search_remove(tmp_path):
 
     # queries from stdin, one per line, for scripts and `make run`
     lines = run(ASSISTANT, "search", "--json", input="Mehran border crossing\n\nKurdistan24 Russia\n", env=env).stdout
-    assert [json.loads(line)["query"] for line in lines.splitlines()] == ["Mehran border crossing", "Kurdistan24 Russia"]
+    queries = [json.loads(line)["query"] for line in lines.splitlines()]
+    assert queries == ["Mehran border crossing", "Kurdistan24 Russia"]
 
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\xff\xfe broken")
@@ -91,7 +91,8 @@ def test_cli_ingest_list_search_remove(tmp_path):
     assert [line for line in p.stderr.splitlines() if line.startswith("error:")] == [
         f"error: {bad.resolve()}: not valid UTF-8 (byte 0xff at offset 0)"]
     p = run(ASSISTANT, "search", "x", "--from", "02/2026", env=env, check=False)
-    assert p.returncode == 2 and p.stderr.strip() == "error: date_from: not a date: '02/2026' (use YYYY-MM-DD, YYYY-MM or YYYY)"
+    assert p.returncode == 2
+    assert p.stderr.strip() == "error: date_from: not a date: '02/2026' (use YYYY-MM-DD, YYYY-MM or YYYY)"
 
     assert "removed" in run(ASSISTANT, "remove", "000_9b2a7a8087030aa2.txt", env=env).stderr
     assert len(json.loads(run(ASSISTANT, "list", "--json", env=env).stdout)) == 4
@@ -172,7 +173,7 @@ def test_chroma_server_backend(tmp_path):
     from assistant.vectorstore import ChromaStoreError
 
     with pytest.raises(ChromaStoreError, match="cannot reach Chroma"):
-        Indexer(bad, embedder=None).store
+        _ = Indexer(bad, embedder=None).store
 
 
 def test_non_editable_install_ships_the_prompts(tmp_path):
@@ -184,7 +185,7 @@ def test_non_editable_install_ships_the_prompts(tmp_path):
     target = tmp_path / "site"
     run(sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel))
     code = ("import assistant.prompts as p, pathlib; "
-            "assert pathlib.Path(p.__file__).is_relative_to(pathlib.Path(r'%s')), p.__file__; "
-            "print(p.prompts_dir()); assert 'Question: {question}' in p.load_prompt('answer')" % target)
+            f"assert pathlib.Path(p.__file__).is_relative_to(pathlib.Path(r'{target}')), p.__file__; "
+            "print(p.prompts_dir()); assert 'Question: {question}' in p.load_prompt('answer')")
     out = run(sys.executable, "-c", code, env={"PYTHONPATH": str(target)}, cwd=str(tmp_path)).stdout
     assert out.strip() == str(target / "assistant" / "prompts")

@@ -8,15 +8,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import jsonschema
 import pytest
+from conftest import ROOT, VENV_BIN
 from test_ask_eval import ASK_SCHEMA
 
 from assistant import local_model
 from assistant.local_model import LocalModelError, packaged_model_path
-from conftest import ROOT, VENV_BIN
 
 
 @pytest.fixture

@@ -11,10 +11,11 @@ import pytest
 
 pytest.importorskip("langchain_openai")
 
-from assistant.engines import get_engine  # noqa: E402
-from assistant.embeddings import HashEmbedder, RememberingEmbedder  # noqa: E402
-from assistant.pipeline import Assistant  # noqa: E402
 from test_llm_engine import PASSAGES  # noqa: E402
+
+from assistant.embeddings import HashEmbedder, RememberingEmbedder  # noqa: E402
+from assistant.engines import get_engine  # noqa: E402
+from assistant.pipeline import Assistant  # noqa: E402
 
 
 class FakeOpenAI(BaseHTTPRequestHandler):

@@ -43,7 +43,8 @@ def test_followups_given_facts_and_focus():
     assert given_facts("What was the date of the Washington-Baghdad deal, ISIS-linked, with 450?") == \
         ["Washington", "Baghdad", "ISIS", "450"]
     assert focus_words("How many Russian citizens are among the suspects?") == ["Russian", "citizens"]
-    assert focus_words("Which presidential spokesman condemned the raids?") == ["presidential", "spokesman", "condemned"]
+    assert focus_words("Which presidential spokesman condemned the raids?") == [
+        "presidential", "spokesman", "condemned"]
     asked = analyse("How old is he?", ["Who is the businessman whose property held the warheads?"])
     assert asked.followup and asked.context and asked.terms["businessman"] == 0.5 and asked.terms["old"] == 1.0
     assert analyse("How old is he?", ["Who is it?"], use_context=False).context == ()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from langchain_core.documents import Document
 
 from assistant.evaluation import evaluate_retrieval, first_relevant_rank, load_questions, retrieval_metrics
 from assistant.followup import retrieval_query
 from assistant.ingest import Indexer
-from assistant.retrieval import FilterError, NewsRetriever, jaccard, parse_date_bound, rrf_fuse, _shingles
+from assistant.retrieval import FilterError, NewsRetriever, _shingles, jaccard, parse_date_bound, rrf_fuse
 
 
 def test_rrf_by_hand():
@@ -183,7 +182,8 @@ def test_one_article_takes_at_most_max_per_doc_while_others_have_candidates(hash
     corpus = tmp_path / "c"
     corpus.mkdir()
     long_story = "\n\n".join(f"Paragraph {i}: Iraq received ISIS detainees from Syria in batch number {i}, "
-                             f"officials in Baghdad said, describing convoy {i} and prison block {i}." for i in range(30))
+                             f"officials in Baghdad said, describing convoy {i} and prison block {i}."
+                             for i in range(30))
     (corpus / "long.txt").write_text(long_story)
     (corpus / "short.txt").write_text("Iraq has now received about 5,500 ISIS detainees from Syria.")
     (corpus / "other.txt").write_text("Oil prices rose on Monday in Baghdad trading.")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from assistant.settings import Settings, SettingsError
-from conftest import ROOT
 
 
 def test_env_and_overrides():

@@ -11,14 +11,29 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from langchain_core.documents import Document
 
 from assistant.answers import Answer, Citation
 from assistant.settings import Settings, SettingsError
-from assistant.ui import (answer_html, cited_article_html, citation_viewer_html, citations_section_html, corpus_html,
-                          corpus_rows, highlighted_article_html, ingest_uploads, meta_line, parse_filters,
-                          remove_articles, safe_upload_name, safe_url, sources_html, upload_problem, uploads_dir)
-from conftest import ROOT
+from assistant.ui import (
+    answer_html,
+    citation_viewer_html,
+    citations_section_html,
+    cited_article_html,
+    corpus_html,
+    corpus_rows,
+    highlighted_article_html,
+    ingest_uploads,
+    meta_line,
+    parse_filters,
+    remove_articles,
+    safe_upload_name,
+    safe_url,
+    sources_html,
+    upload_problem,
+    uploads_dir,
+)
 
 SCRIPT = "<script>window.__pwned=1</script>"
 IMAGE = "![x](http://example.com/x.png)"
@@ -213,7 +228,8 @@ def test_failed_uploads_leave_the_store_as_it_was(hash_settings, tmp_path):
     # a name that is already a seed's doc_id: refused, nothing kept
     seed = hash_settings.seeds_dir / "003_0e26de0699d51022.txt"
     report = ingest_uploads(hash_settings, [(_write(tmp_path / "3" / seed.name, "Another text entirely."), seed.name)])
-    assert len(report.errors) == 1 and report.errors[0].startswith(f"{seed.name}: doc_id {seed.name!r} is already indexed")
+    assert len(report.errors) == 1
+    assert report.errors[0].startswith(f"{seed.name}: doc_id {seed.name!r} is already indexed")
     assert not (folder / seed.name).exists()
     # a good new version replaces it
     report = ingest_uploads(hash_settings, [(_write(tmp_path / "4" / "zorba.txt", ZORBA + "More.\n"), "zorba.txt")])
@@ -272,8 +288,9 @@ def test_settings_command_masks_the_login_and_help_does_not_import_gradio():
 def test_serve_warns_when_exposed_without_login_and_refuses_a_busy_port(tmp_path):
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index")}
     env.pop("ASSISTANT_UI_AUTH", None)
-    p = subprocess.run([sys.executable, "-m", "assistant.cli", "serve", "--host", "0.0.0.0", "--port", str(_free_port()),
-                        "--llm", "nonsense"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    p = subprocess.run([sys.executable, "-m", "assistant.cli", "serve", "--host", "0.0.0.0",
+                        "--port", str(_free_port()), "--llm", "nonsense"],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert p.returncode == 2
     assert "warning: serving on 0.0.0.0 without a login" in p.stderr and "ASSISTANT_UI_AUTH" in p.stderr
     assert "error: ASSISTANT_LLM: unknown answer engine 'nonsense'" in p.stderr
@@ -380,7 +397,7 @@ def test_login_is_required_when_set(hash_index):
     demo, url = _launch(hash_index.with_overrides(ui_auth="reader:s3cret"), SlowEngine(pause=0))
     try:
         assert httpx.get(url + "config").status_code == 401
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017 (gradio_client raises whatever its HTTP layer does)
             Client(url, verbose=False)
         client = Client(url, auth=("reader", "s3cret"), verbose=False)
         assert client.predict(question="Iraq?", api_name="/ask")["engine"] == "slow-test"
@@ -395,6 +412,7 @@ def test_example_questions_come_with_the_corpus(hash_settings, tmp_path):
     (hash_settings.seeds_dir / "examples.txt").write_text("# shown in the chat\nWho met whom?\n\nWhen?\n")
     assert example_questions(hash_settings) == ["Who met whom?", "When?"]
     from conftest import SEEDS
+
     from assistant.settings import Settings
 
     assert "How many ISIS detainees has Iraq received?" in example_questions(Settings.from_env(env={}, seeds_dir=SEEDS))
