@@ -96,5 +96,3 @@ def final_answer(stream: Iterator[StreamItem]) -> Answer:
     return last
 
 
-class EngineError(ValueError):
-    pass

@@ -11,15 +11,12 @@ import sys
 import textwrap
 from pathlib import Path
 
-from assistant.settings import RETRIEVAL_MODES, Settings, SettingsError
+from assistant.errors import AssistantError, CommandError
+from assistant.settings import RETRIEVAL_MODES, Settings
 
 
 def say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-class CommandError(Exception):
-    """A one-line error for the user; exit status 2 (1 is for partly failed ingests)."""
 
 
 # ---------------------------------------------------------------------------- parser
@@ -113,26 +110,13 @@ def main(argv: list[str] | None = None) -> int:
                                      ui_concurrency=getattr(args, "ui_concurrency", None),
                                      mode=None if getattr(args, "mode", None) == "all" else getattr(args, "mode", None))
         return COMMANDS[args.command](args, settings)
-    except (SettingsError, CommandError) as exc:
+    except AssistantError as exc:  # every error the user can cause: its one line, exit status 2
         say(f"error: {exc}")
         return 2
     except KeyboardInterrupt:
         say("interrupted")
         return 130
-    except Exception as exc:  # one clear line, not a traceback, for the known failure kinds
-        from assistant.answers import EngineError
-        from assistant.embeddings import EmbedderError
-        from assistant.evaluation import QuestionSetError
-        from assistant.index import IndexStateError
-        from assistant.local_model import LocalModelError
-        from assistant.prompts import PromptError
-        from assistant.retrieval import FilterError
-        from assistant.vectorstore import ChromaStoreError
-
-        if isinstance(exc, (EmbedderError, IndexStateError, FilterError, ChromaStoreError, EngineError,
-                            QuestionSetError, LocalModelError, PromptError)):
-            say(f"error: {exc}")
-            return 2
+    except Exception as exc:
         if type(exc).__module__.split(".")[0] in ("openai", "httpx", "ollama", "langchain_openai", "langchain_ollama"):
             say(f"error: the {getattr(args, 'llm', None) or 'configured'} model could not answer: "
                 f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")

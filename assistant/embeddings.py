@@ -21,11 +21,8 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from assistant.errors import EmbedderError
 from assistant.tokens import WordPieceCounter
-
-
-class EmbedderError(ValueError):
-    pass
 
 
 def packaged_model_path() -> Path:

@@ -16,10 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant import textfacts
-
-
-class QuestionSetError(ValueError):
-    pass
+from assistant.errors import QuestionSetError
 
 
 @dataclass

@@ -24,12 +24,9 @@ from pathlib import Path
 
 from assistant.chunking import CHUNKER_VERSION
 from assistant.cleaning import CLEANER_VERSION
+from assistant.errors import IndexStateError
 
 MANIFEST_VERSION = 1
-
-
-class IndexStateError(RuntimeError):
-    """The index cannot be used as it is (the message says what to do)."""
 
 
 def fingerprint(embedder_name: str, chunk_tokens: int, chunk_overlap: int, word_piece_limit: int) -> str:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from assistant.chunking import Chunk, chunker_for, embedding_prefix
 from assistant.cleaning import date_to_int
-from assistant.index import DocEntry, IndexDir, IndexStateError, Manifest, fingerprint
+from assistant.errors import IndexStateError
+from assistant.index import DocEntry, IndexDir, Manifest, fingerprint
 from assistant.keyword_index import KeywordIndex
 from assistant.loading import Article, LoadError, load_paths
 from assistant.settings import Settings

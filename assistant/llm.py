@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from assistant.answers import EngineError
+from assistant.errors import EngineError
 
 EXTRAS = {"openai": ("langchain_openai", "openai", "langchain-openai"),
           "ollama": ("langchain_ollama", "ollama", "langchain-ollama")}

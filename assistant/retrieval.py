@@ -26,13 +26,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
-from assistant.index import IndexDir, IndexStateError
+from assistant.errors import FilterError, IndexStateError
+from assistant.index import IndexDir
 from assistant.keyword_index import KeywordIndex
 from assistant.settings import RETRIEVAL_MODES, Settings
-
-
-class FilterError(ValueError):
-    pass
 
 
 def parse_date_bound(value: str | None, *, upper: bool, name: str) -> int | None:

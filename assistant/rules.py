@@ -9,6 +9,8 @@ Thresholds are settings of their own (``ASSISTANT_ABSTAIN_THRESHOLD`` ...) and a
 
 from __future__ import annotations
 
+from assistant.errors import RuleError
+
 RULES: dict[str, str] = {
     # question analysis: the kinds of answer a question asks for (a sentence must hold one)
     "kind-number": "'how many / how much / how far' asks for a figure",
@@ -32,10 +34,6 @@ RULES: dict[str, str] = {
     "withhold-invented": "an answer whose every claim states a figure or name no source has is withheld "
                          "(kept below the bar: the verification guarantee of README, 'What each rule is worth')",
 }
-
-
-class RuleError(ValueError):
-    pass
 
 
 class Rules:

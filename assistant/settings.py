@@ -14,12 +14,10 @@ from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.errors import SettingsError
+
 ENV_PREFIX = "ASSISTANT_"
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
-
-
-class SettingsError(ValueError):
-    """A setting has a value that cannot be used; the message names the variable."""
 
 
 def setting(default: Any = MISSING, help: str = "", *, factory: Any = MISSING, secret: bool = False) -> Any:
@@ -151,7 +149,8 @@ class Settings:
         if self.ui_concurrency < 1:
             raise SettingsError(f"{ENV_PREFIX}UI_CONCURRENCY: must be at least 1, got {self.ui_concurrency}")
         self.ui_logins()  # validates ui_auth
-        from assistant.rules import RuleError, Rules
+        from assistant.errors import RuleError
+        from assistant.rules import Rules
 
         try:
             Rules(self.disabled_rules)

@@ -381,13 +381,11 @@ def parse_filters(date_from: str | None, date_to: str | None, outlets: Sequence[
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    from assistant.answers import EngineError
-    from assistant.embeddings import EmbedderError
-    from assistant.index import IndexStateError
-    from assistant.local_model import LocalModelError
-    from assistant.retrieval import FilterError
+    """What the page shows as a one-line error: every error the user can cause, and bad values
+    Gradio's own inputs may carry."""
+    from assistant.errors import AssistantError
 
-    return (FilterError, IndexStateError, EngineError, EmbedderError, LocalModelError, ValueError)
+    return (AssistantError, ValueError)
 
 
 # ---------------------------------------------------------------------------- the page

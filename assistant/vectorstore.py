@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from assistant.errors import ChromaStoreError
+
 COLLECTION = "news_chunks"
 
 
@@ -41,10 +43,6 @@ def _embedding_function(embedder):
             return "cosine"
 
     return AssistantEmbeddingFunction(embedder)
-
-
-class ChromaStoreError(RuntimeError):
-    pass
 
 
 class VectorStore:

@@ -7,8 +7,9 @@ import re
 import pytest
 from langchain_core.documents import Document
 
-from assistant.answers import ABSTAIN_TEXT, Answer, EngineError
+from assistant.answers import ABSTAIN_TEXT, Answer
 from assistant.engines import get_engine
+from assistant.errors import EngineError
 from assistant.evaluation import first_sentence, words
 from assistant.extractive import ExtractiveEngine
 from assistant.pipeline import check_citations

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from assistant.index import IndexDir, IndexStateError
+from assistant.errors import IndexStateError
+from assistant.index import IndexDir
 from assistant.ingest import Indexer
 from assistant.keyword_index import KeywordIndex
 from assistant.retrieval import NewsRetriever

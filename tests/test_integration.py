@@ -170,7 +170,7 @@ def test_chroma_server_backend(tmp_path):
         server.terminate()
         server.wait(timeout=30)
     bad = Settings.from_env(env={}, index_dir=tmp_path / "i2", chroma_url=f"http://127.0.0.1:{_free_port()}")
-    from assistant.vectorstore import ChromaStoreError
+    from assistant.errors import ChromaStoreError
 
     with pytest.raises(ChromaStoreError, match="cannot reach Chroma"):
         _ = Indexer(bad, embedder=None).store

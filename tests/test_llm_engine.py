@@ -8,9 +8,10 @@ from langchain_core.documents import Document
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from assistant.answers import ABSTAIN_TEXT, Answer, EngineError
+from assistant.answers import ABSTAIN_TEXT, Answer
 from assistant.embeddings import HashEmbedder
 from assistant.engines import get_engine
+from assistant.errors import EngineError
 from assistant.llm_engine import LLMEngine
 from assistant.pipeline import Assistant, check_citations
 from assistant.verify import is_refusal, strip_invalid
@@ -299,7 +300,8 @@ def test_auto_means_local_only_when_the_extra_is_installed(monkeypatch):
 
 
 def test_prompt_files_need_a_fixed_system_section(tmp_path, monkeypatch):
-    from assistant.prompts import PromptError, load_sections
+    from assistant.errors import PromptError
+    from assistant.prompts import load_sections
 
     monkeypatch.setenv("ASSISTANT_PROMPTS_DIR", str(tmp_path))
     (tmp_path / "answer.txt").write_text("[system]\nToday is {date}.\n[user]\n{sources}\n{question}\n")

@@ -15,7 +15,8 @@ from conftest import ROOT, VENV_BIN
 from test_ask_eval import ASK_SCHEMA
 
 from assistant import local_model
-from assistant.local_model import LocalModelError, packaged_model_path
+from assistant.errors import LocalModelError
+from assistant.local_model import packaged_model_path
 
 
 @pytest.fixture

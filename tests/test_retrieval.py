@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.errors import FilterError
 from assistant.evaluation import evaluate_retrieval, first_relevant_rank, load_questions, retrieval_metrics
 from assistant.followup import retrieval_query
 from assistant.ingest import Indexer
-from assistant.retrieval import FilterError, NewsRetriever, _shingles, jaccard, parse_date_bound, rrf_fuse
+from assistant.retrieval import NewsRetriever, _shingles, jaccard, parse_date_bound, rrf_fuse
 
 
 def test_rrf_by_hand():
@@ -130,7 +131,7 @@ def test_empty_index_and_bad_mode(hash_settings):
 
 def test_embedder_mismatch_is_a_clear_error(hash_index):
     from assistant.embeddings import HashEmbedder
-    from assistant.index import IndexStateError
+    from assistant.errors import IndexStateError
 
     settings, _, _ = hash_index
     other = HashEmbedder(128)
@@ -170,7 +171,7 @@ def test_question_set_loads_and_bad_lines_are_named(tmp_path):
     assert len(qs) >= 30 and sum(not q.answerable for q in qs) >= 6 and any(q.history for q in qs)
     bad = tmp_path / "q.jsonl"
     bad.write_text('{"id": "1", "question": "q?", "answerable": true, "answers": ["x"]}\n{"id": 2}\n')
-    from assistant.evaluation import QuestionSetError
+    from assistant.errors import QuestionSetError
 
     with pytest.raises(QuestionSetError, match=r"q.jsonl:2: field 'question'"):
         load_questions(bad)

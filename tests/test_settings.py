@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from assistant.settings import Settings, SettingsError
+from assistant.errors import SettingsError
+from assistant.settings import Settings
 
 
 def test_env_and_overrides():
@@ -42,8 +43,9 @@ def test_prompts_dir_setting(tmp_path, monkeypatch):
 
 
 def test_rules_are_named_and_an_unknown_one_is_refused():
+    from assistant.errors import SettingsError
     from assistant.rules import RULES, Rules
-    from assistant.settings import Settings, SettingsError
+    from assistant.settings import Settings
 
     s = Settings.from_env(env={"ASSISTANT_DISABLED_RULES": "focus, kind-age"})
     rules = Rules(s.disabled_rules)

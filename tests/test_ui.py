@@ -15,7 +15,8 @@ from conftest import ROOT
 from langchain_core.documents import Document
 
 from assistant.answers import Answer, Citation
-from assistant.settings import Settings, SettingsError
+from assistant.errors import SettingsError
+from assistant.settings import Settings
 from assistant.ui import (
     answer_html,
     citation_viewer_html,
@@ -145,7 +146,7 @@ def test_parse_filters():
     assert parse_filters(" ", "", []) == {"date_from": None, "date_to": None, "sources": None}
     assert parse_filters("2026-02", "2026", ["MENAFN"]) == {"date_from": "2026-02", "date_to": "2026",
                                                              "sources": ["MENAFN"]}
-    from assistant.retrieval import FilterError
+    from assistant.errors import FilterError
 
     with pytest.raises(FilterError, match=r"date_from: not a date: '02/2026'"):
         parse_filters("02/2026", None, None)
@@ -252,7 +253,7 @@ def test_remove_takes_an_uploaded_file_out_of_the_store_but_never_a_seed(hash_se
     assert message.startswith("removed 000_9b2a7a8087030aa2.txt, zorba.txt; index: 4 articles")
     assert not (uploads_dir(hash_settings) / "zorba.txt").exists()
     assert (hash_settings.seeds_dir / "000_9b2a7a8087030aa2.txt").exists()
-    from assistant.index import IndexStateError
+    from assistant.errors import IndexStateError
 
     with pytest.raises(IndexStateError, match="not in the index: nope.txt"):
         remove_articles(hash_settings, ["nope.txt"])
