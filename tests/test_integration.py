@@ -14,6 +14,7 @@ import zipfile
 
 import pytest
 from conftest import ROOT, SEEDS, VENV_BIN, seed_files
+from fakes import free_port
 
 from assistant.evaluation import evaluate_retrieval, load_questions
 from assistant.followup import retrieval_query
@@ -141,14 +142,10 @@ def test_ingest_and_search_with_the_network_cut(tmp_path):
     assert any((home / ".cache" / "news-assistant" / "tiktoken").iterdir())  # seeded from the package
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_chroma_server_backend(tmp_path):
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([str(VENV_BIN / "chroma"), "run", "--path", str(tmp_path / "server"),
                                "--host", "127.0.0.1", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -169,7 +166,7 @@ def test_chroma_server_backend(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
-    bad = Settings.from_env(env={}, index_dir=tmp_path / "i2", chroma_url=f"http://127.0.0.1:{_free_port()}")
+    bad = Settings.from_env(env={}, index_dir=tmp_path / "i2", chroma_url=f"http://127.0.0.1:{free_port()}")
     from assistant.errors import ChromaStoreError
 
     with pytest.raises(ChromaStoreError, match="cannot reach Chroma"):

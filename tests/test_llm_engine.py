@@ -4,8 +4,8 @@ verification, refusals, follow-ups. Nothing here loads a real model or calls a s
 from __future__ import annotations
 
 import pytest
+from fakes import RecordingChat, fake_chat
 from langchain_core.documents import Document
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from assistant.answers import ABSTAIN_TEXT, Answer
@@ -33,18 +33,6 @@ PASSAGES = [passage("a.txt", A, "2026-02-02", "MENAFN", "Iraq receives ISIS deta
             passage("b.txt", B, "2026-01-21", "Kurdistan24", "Transfer of detainees announced")]
 
 
-class RecordingChat(GenericFakeChatModel):
-    """GenericFakeChatModel that remembers the messages of every call (its stream goes through _generate)."""
-
-    calls: list = []
-
-    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
-        self.calls.append(messages)
-        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-
-
-def fake(*replies: str) -> RecordingChat:
-    return RecordingChat(messages=iter([AIMessage(content=r) for r in replies]), calls=[])
 
 
 @pytest.fixture
@@ -54,7 +42,7 @@ def llm_settings(hash_settings):
 
 
 def engine_with(settings, *replies, **overrides):
-    return LLMEngine(fake(*replies), settings.with_overrides(**overrides) if overrides else settings,
+    return LLMEngine(fake_chat(*replies), settings.with_overrides(**overrides) if overrides else settings,
                      name="fake", model_name="fake-model", embedder=HashEmbedder())
 
 
@@ -227,7 +215,7 @@ def test_follow_up_is_condensed_before_retrieval_and_timed(llm_settings):
             seen.append(query)
             return PASSAGES
 
-    model = fake("How many more ISIS detainees might Iraq receive from Syria?", "About 5,500 more [2].")
+    model = fake_chat("How many more ISIS detainees might Iraq receive from Syria?", "About 5,500 more [2].")
     engine = LLMEngine(model, llm_settings, name="fake", model_name="fake-model", embedder=HashEmbedder())
     assistant = Assistant(llm_settings, engine=engine, retriever=Retriever())
     ans = assistant.ask("And how many more?", ["How many ISIS detainees has Iraq received from Syria?"])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from fakes import SlowEngine, free_port
 from langchain_core.documents import Document
 
 from assistant.answers import Answer, Citation
@@ -290,7 +291,7 @@ def test_serve_warns_when_exposed_without_login_and_refuses_a_busy_port(tmp_path
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index")}
     env.pop("ASSISTANT_UI_AUTH", None)
     p = subprocess.run([sys.executable, "-m", "assistant.cli", "serve", "--host", "0.0.0.0",
-                        "--port", str(_free_port()), "--llm", "nonsense"],
+                        "--port", str(free_port()), "--llm", "nonsense"],
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert p.returncode == 2
     assert "warning: serving on 0.0.0.0 without a login" in p.stderr and "ASSISTANT_UI_AUTH" in p.stderr
@@ -308,34 +309,8 @@ def test_serve_warns_when_exposed_without_login_and_refuses_a_busy_port(tmp_path
 
 
 # ---------------------------------------------------------------------------- the app in-process
-class SlowEngine:
-    """A stand-in answer engine: cites the first passage's opening words, streaming three pieces
-    with pauses, so streaming and concurrency can be measured."""
-
-    name = "slow-test"
-
-    def __init__(self, pause: float = 0.3):
-        self.pause = pause
-
-    def condense(self, question, history):
-        return question
-
-    def stream(self, question, history, passages):
-        d = passages[0]
-        quote = d.page_content[:30]
-        start = int(d.metadata["start"])
-        for part in ("Part one, ", "part two, ", "part three [1]"):
-            time.sleep(self.pause)
-            yield part
-        yield Answer(question=question, answer="Part one, part two, part three [1]", abstained=False,
-                     citations=[Citation(1, d.metadata["doc_id"], "", None, "", "", quote, start, start + len(quote))],
-                     engine=self.name, model="stand-in")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -350,7 +325,7 @@ def _launch(settings, engine):
     from assistant.pipeline import Assistant
     from assistant.ui import serve
 
-    settings = settings.with_overrides(ui_port=_free_port())
+    settings = settings.with_overrides(ui_port=free_port())
     demo = serve(settings, Assistant(settings, engine=engine), block=False)
     return demo, f"http://127.0.0.1:{settings.ui_port}/"
 

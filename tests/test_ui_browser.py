@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from urllib.parse import urlparse
 import jsonschema
 import pytest
 from conftest import ROOT, SEEDS, VENV_BIN
+from fakes import HeldEngine, free_port
 from test_ask_eval import ASK_SCHEMA
 
 pytestmark = pytest.mark.slow
@@ -57,10 +57,6 @@ needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.g
                                     reason="Debian chromium is not installed (make test installs it)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -68,7 +64,7 @@ class Server:
 
     def __init__(self, index_dir: Path, log: Path, *args: str, env: dict | None = None):
         self.index_dir = index_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = log
         full_env = {**os.environ, "ASSISTANT_INDEX_DIR": str(index_dir), "ASSISTANT_SEEDS_DIR": str(SEEDS),
@@ -390,7 +386,7 @@ def test_markup_in_an_article_renders_as_text_and_loads_nothing(page):
 def test_serve_and_the_api_work_with_the_network_cut(real_index, tmp_path):
     index_dir = tmp_path / "index"
     shutil.copytree(real_index, index_dir)
-    port = _free_port()
+    port = free_port()
     client = tmp_path / "client.py"
     client.write_text(f"""
 import json, socket, time
@@ -452,31 +448,6 @@ def test_local_model_streams_tokens_then_a_verified_cited_answer(real_index, bro
 
 
 # ---------------------------------------------------------------------------- browser, a stand-in engine in-process
-class HeldEngine:
-    """Streams 40 words slowly while holding a lock, as the local model holds its generation lock."""
-
-    name = "held-test"
-
-    def __init__(self):
-        import threading
-
-        self.lock = threading.Lock()
-        self.closed = threading.Event()
-
-    def condense(self, question, history):
-        return question
-
-    def stream(self, question, history, passages):
-        from assistant.answers import Answer
-
-        with self.lock:
-            try:
-                for i in range(40):
-                    time.sleep(0.25)
-                    yield f"word{i} "
-            finally:
-                self.closed.set()
-        yield Answer(question=question, answer="never verified", abstained=False, engine=self.name)
 
 
 @needs_chromium
@@ -486,7 +457,7 @@ def test_tokens_stream_into_the_page_and_new_chat_cancels_and_releases_the_model
     from assistant.ui import serve
 
     Indexer(hash_settings).ingest([hash_settings.seeds_dir])
-    settings = hash_settings.with_overrides(ui_port=_free_port())
+    settings = hash_settings.with_overrides(ui_port=free_port())
     engine = HeldEngine()
     demo = serve(settings, Assistant(settings, engine=engine), block=False)
     try:

@@ -1,0 +1,83 @@
+"""The test doubles every test file shares: a chat model with queued replies that records its calls,
+answer engines that stream on cue, and a free loopback port. No model, no network."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from assistant.answers import Answer, Citation
+
+
+class RecordingChat(GenericFakeChatModel):
+    """GenericFakeChatModel that remembers the messages of every call (its stream goes through _generate)."""
+
+    calls: list = []
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.calls.append(messages)
+        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+
+def fake_chat(*replies: str) -> RecordingChat:
+    """A chat model that answers with ``replies`` in turn and records what it was sent (``.calls``)."""
+    return RecordingChat(messages=iter([AIMessage(content=r) for r in replies]), calls=[])
+
+
+class SlowEngine:
+    """A stand-in answer engine: cites the first passage's opening words, streaming three pieces
+    with pauses, so streaming and concurrency can be measured."""
+
+    name = "slow-test"
+
+    def __init__(self, pause: float = 0.3):
+        self.pause = pause
+
+    def condense(self, question, history):
+        return question
+
+    def stream(self, question, history, passages):
+        d = passages[0]
+        quote = d.page_content[:30]
+        start = int(d.metadata["start"])
+        for part in ("Part one, ", "part two, ", "part three [1]"):
+            time.sleep(self.pause)
+            yield part
+        yield Answer(question=question, answer="Part one, part two, part three [1]", abstained=False,
+                     citations=[Citation(1, d.metadata["doc_id"], "", None, "", "", quote, start, start + len(quote))],
+                     engine=self.name, model="stand-in")
+
+
+class HeldEngine:
+    """Streams 40 words slowly while holding a lock, as the local model holds its generation lock;
+    ``closed`` is set when the stream is let go of."""
+
+    name = "held-test"
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.closed = threading.Event()
+
+    def condense(self, question, history):
+        return question
+
+    def stream(self, question, history, passages):
+        with self.lock:
+            try:
+                for i in range(40):
+                    time.sleep(0.25)
+                    yield f"word{i} "
+            finally:
+                self.closed.set()
+        yield Answer(question=question, answer="never verified", abstained=False, engine=self.name)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
