@@ -13,6 +13,7 @@ from pathlib import Path
 
 from assistant.errors import AssistantError, CommandError
 from assistant.settings import RETRIEVAL_MODES, Settings
+from assistant.textfacts import OUTLET_UNKNOWN, UNDATED
 
 
 def say(msg: str) -> None:
@@ -252,7 +253,7 @@ def _print_results(query: str, docs, as_json: bool) -> None:
         return
     for d in docs:
         m = d.metadata
-        head = " · ".join(x for x in (m["doc_id"], m.get("date") or "undated", m.get("source") or "outlet unknown",
+        head = " · ".join(x for x in (m["doc_id"], m.get("date") or UNDATED, m.get("source") or OUTLET_UNKNOWN,
                                       f"score {m['score']:.4f}") if x)
         print(f"[{m['rank']}] {head}")
         if m.get("title"):
@@ -303,7 +304,7 @@ def _print_citations(answer) -> None:
     if answer.citations:
         print()
     for c in answer.citations:
-        head = " · ".join(x for x in (c.title or c.doc_id, c.date or "undated", c.source or "outlet unknown") if x)
+        head = " · ".join(x for x in (c.title or c.doc_id, c.date or UNDATED, c.source or OUTLET_UNKNOWN) if x)
         print(f"[{c.n}] {head}")
         if c.title:
             print(f"    {c.doc_id}, characters {c.start}-{c.end}")

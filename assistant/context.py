@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from langchain_core.documents import Document
 
 from assistant.sentences import sentence_spans
+from assistant.textfacts import OUTLET_UNKNOWN, UNDATED
 
 RELEVANCE_FLOOR = 0.4  # compression keeps sentences scoring at least this share of the best one
 
@@ -38,7 +39,7 @@ class Source:
         m = self.doc.metadata
         # no file name for an untitled article: its digits would read as facts ("000_9b2a….txt")
         return (f"[{self.n}] {m.get('title') or 'Untitled article'} "
-                f"({m.get('date') or 'undated'}, {m.get('source') or 'outlet unknown'})")
+                f"({m.get('date') or UNDATED}, {m.get('source') or OUTLET_UNKNOWN})")
 
     @property
     def body(self) -> str:

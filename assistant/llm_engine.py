@@ -29,6 +29,7 @@ from assistant.embeddings import RememberingEmbedder
 from assistant.question import Asked, analyse, has_kind
 from assistant.rules import Rules
 from assistant.scoring import Candidate, SentenceScorer
+from assistant.textfacts import OUTLET_UNKNOWN, UNDATED
 from assistant.verify import MARKER, Verified, verify_answer
 
 PROMPT_MARGIN = 32  # tokens kept free for the chat template's own markup
@@ -165,7 +166,7 @@ class LLMEngine:
         first question reads only its sources; other models need nothing."""
         if not getattr(self.model, "supports_grammar", False):
             return
-        messages = self.answer_prompt.format_messages(sources="[1] Untitled article (undated, outlet unknown)\n-",
+        messages = self.answer_prompt.format_messages(sources=f"[1] Untitled article ({UNDATED}, {OUTLET_UNKNOWN})\n-",
                                                       question="-")
         for _ in self.model.stream(messages, max_tokens=1):
             pass

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 
-# Abbreviations after which a period does not end a sentence.
+from assistant.textfacts import MONTH_ABBREVIATIONS
+
+# Abbreviations after which a period does not end a sentence (months from textfacts, which reads
+# them from `calendar`; "may" is a whole word, so "in May." ends a sentence).
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep",
     "pres", "rev", "hon", "no", "vs", "etc", "inc", "ltd", "co", "corp", "dept", "est", "approx", "fig",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
     "u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "d.c",
-}
+} | (set(MONTH_ABBREVIATIONS) - {"may"})
 
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then space.
 _BOUNDARY = re.compile(r"""([.!?]+|[。！？])(["'”’)\]]*)(\s+|(?<=[。！？])(?=\S))""")

@@ -34,6 +34,7 @@ from pathlib import Path
 from assistant.answers import Answer, Citation
 from assistant.loading import SUPPORTED_SUFFIXES, too_large_message, unsupported_type_message
 from assistant.settings import Settings
+from assistant.textfacts import OUTLET_UNKNOWN, UNDATED
 
 UPLOADS_DIR_NAME = "uploads"
 EXAMPLES_FILE = "examples.txt"  # example questions live with the corpus they are about: <seeds_dir>/examples.txt
@@ -63,7 +64,7 @@ def citation_anchor(turn: int, n: int) -> str:
 
 
 def _described(c: Citation) -> str:
-    return " · ".join(x for x in (c.title or c.doc_id, c.date or "undated", c.source or "outlet unknown") if x)
+    return " · ".join(x for x in (c.title or c.doc_id, c.date or UNDATED, c.source or OUTLET_UNKNOWN) if x)
 
 
 # ---------------------------------------------------------------------------- chat messages
@@ -143,7 +144,7 @@ def cited_article_html(c: Citation, article_text: str | None, turn: int) -> str:
     """One citation in the viewer (hidden until its ``[n]`` is clicked): title, date, outlet and
     link when known, then the whole article with the cited passage highlighted."""
     head = [f'<span class="cite-number">[{c.n}]</span>', f'<strong>{escape(c.title or c.doc_id)}</strong>']
-    head += [escape(x) for x in (c.date or "undated", c.source or "outlet unknown")]
+    head += [escape(x) for x in (c.date or UNDATED, c.source or OUTLET_UNKNOWN)]
     url = safe_url(c.url)
     if url:
         head.append(f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer nofollow">link</a>')
@@ -183,7 +184,7 @@ def sources_html(answer: Answer | None) -> str:
         start, end = int(m.get("start", 0)), int(m.get("end", 0))
         cited = [c.n for c in answer.citations if c.doc_id == m.get("doc_id") and start <= c.start and c.end <= end]
         head = [f"score {float(m.get('score') or 0):.4f}", escape(m.get("title") or m.get("doc_id")),
-                escape(m.get("date") or "undated"), escape(m.get("source") or "outlet unknown")]
+                escape(m.get("date") or UNDATED), escape(m.get("source") or OUTLET_UNKNOWN)]
         mark = (f'<span class="cited-badge">cited as {"".join(f"[{n}]" for n in cited)}</span>' if cited
                 else '<span class="uncited-badge">not cited</span>')
         items.append(f'<li class="source {"cited" if cited else "not-cited"}">'
