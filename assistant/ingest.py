@@ -127,8 +127,31 @@ class Indexer:
 
     # ------------------------------------------------------------------ the work
     def _apply(self, articles: list[Article], loaded, remove_ids: set[str], progress: Progress | None) -> IngestReport:
+        """The stages of one corpus change: plan, embed the new chunks into Chroma, write the keyword
+        index's new generation, switch the manifest (readers move over at once), clean up."""
         report = IngestReport()
         manifest = self.index.read_manifest()
+        old_docs = dict(manifest.docs)
+        new_docs, to_embed = self._plan(articles, loaded, remove_ids, manifest, report)
+        changed = bool(to_embed or report.removed) or any(
+            old_docs[d].to_json() != new_docs[d].to_json() for d in report.unchanged)
+        if not changed and manifest.generation:
+            report.total_docs = len(new_docs)
+            report.total_chunks = sum(len(e.chunk_ids) for e in new_docs.values())
+            return report
+        new_chunks = self._embed(to_embed, progress, report)
+        generation = self._write_keyword_generation(new_docs, new_chunks, manifest.generation)
+        self.index.write_manifest(Manifest(fingerprint=self.fingerprint, embedder=self.embedder.name,
+                                           generation=generation, docs=new_docs))
+        live = self._clean_up(new_docs, keep_generations={generation, manifest.generation})
+        report.total_docs = len(new_docs)
+        report.total_chunks = len(live)
+        return report
+
+    def _plan(self, articles: list[Article], loaded, remove_ids: set[str], manifest: Manifest,
+              report: IngestReport) -> tuple[dict[str, DocEntry], list[tuple[DocEntry, str]]]:
+        """The documents of the new generation and the (entry, cleaned text) pairs to embed; fills the
+        report's added / updated / unchanged / re-embedded / removed lists and its errors."""
         old_docs = dict(manifest.docs)
         settings_changed = bool(old_docs) and manifest.fingerprint != self.fingerprint
         new_docs = dict(old_docs)
@@ -185,15 +208,12 @@ class Indexer:
                     report.reindexed.append(doc_id)
                     if doc_id in report.unchanged:
                         report.unchanged.remove(doc_id)
+        return new_docs, to_embed
 
-        changed = bool(to_embed or report.removed) or any(
-            old_docs[d].to_json() != new_docs[d].to_json() for d in report.unchanged)
-        if not changed and manifest.generation:
-            report.total_docs = len(new_docs)
-            report.total_chunks = sum(len(e.chunk_ids) for e in new_docs.values())
-            return report
-
-        # 1. new chunks into Chroma (invisible to readers until the manifest lists them)
+    def _embed(self, to_embed: list[tuple[DocEntry, str]], progress: Progress | None,
+               report: IngestReport) -> dict[str, tuple[list[str], list[str], list[dict]]]:
+        """Chunk and embed the new texts into Chroma (invisible to readers until the manifest lists
+        them); each entry gets its chunk ids. Returns doc_id -> (chunk texts, ids, metadata)."""
         new_chunks: dict[str, tuple[list[str], list[str], list[dict]]] = {}
         all_ids, all_texts, all_metas = [], [], []
         for entry, text in to_embed:
@@ -215,14 +235,17 @@ class Indexer:
                     progress(min(i + batch, len(all_texts)), len(all_texts))
             self.store.add(all_ids, [m["text"] for m in all_metas], [_strip_text(m) for m in all_metas], vectors)
             report.chunks_embedded = len(all_ids)
+        return new_chunks
 
-        # 2. the keyword index of the new generation: kept chunks from the old table + new ones
-        old_table = self._load_keyword(manifest.generation)
+    def _write_keyword_generation(self, new_docs: dict[str, DocEntry], new_chunks, old_generation: str) -> str:
+        """The keyword index of the new generation (kept chunks from the old table + the new ones),
+        saved in a folder of its own; returns its name."""
+        old_table = self._load_keyword(old_generation)
         rows: list[tuple[str, str, dict]] = []
         for doc_id in sorted(new_docs):
             entry = new_docs[doc_id]
             if doc_id in new_chunks:
-                texts, ids, metas = new_chunks[doc_id]
+                _texts, ids, metas = new_chunks[doc_id]
                 rows += [(cid, m["text"], _strip_text(m)) for cid, m in zip(ids, metas, strict=False)]
             else:
                 for cid in entry.chunk_ids:
@@ -233,29 +256,24 @@ class Indexer:
         generation = f"g{time.time_ns()}"
         keyword = KeywordIndex([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
         keyword.save(self.index.keyword_dir / generation)
+        return generation
 
-        # 3. switch readers over
-        new_manifest = Manifest(fingerprint=self.fingerprint, embedder=self.embedder.name, generation=generation,
-                                docs=new_docs)
-        self.index.write_manifest(new_manifest)
-
-        # 4. clean up what no reader can reach any more (keep the previous generation for readers mid-load)
+    def _clean_up(self, new_docs: dict[str, DocEntry], keep_generations: set[str]) -> set[str]:
+        """Delete what no reader can reach any more: chunks no document lists, keyword generations
+        other than the new and the previous one (readers mid-load), stored texts of gone articles.
+        Returns the live chunk ids."""
         live = {cid for e in new_docs.values() for cid in e.chunk_ids}
         stale = self.store.ids() - live
         if stale:
             self.store.delete(sorted(stale))
-        keep = {generation, manifest.generation}
         for folder in self.index.keyword_dir.iterdir():
-            if folder.name not in keep:
+            if folder.name not in keep_generations:
                 shutil.rmtree(folder, ignore_errors=True)
         live_articles = {e.article_file for e in new_docs.values()}
         for f in self.index.articles_dir.glob("*.json") if self.index.articles_dir.exists() else []:
             if f.name not in live_articles:
                 f.unlink(missing_ok=True)
-
-        report.total_docs = len(new_docs)
-        report.total_chunks = len(live)
-        return report
+        return live
 
     def _chunk_id(self, entry: DocEntry, chunk: Chunk) -> str:
         h = hashlib.sha256(f"{entry.doc_id}\x00{entry.content_hash}\x00{self.fingerprint}".encode()).hexdigest()[:16]
