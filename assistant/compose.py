@@ -17,8 +17,8 @@ from langchain_core.documents import Document
 
 from assistant import textfacts
 from assistant.answers import Citation
-from assistant.keyword_index import tokenize
-from assistant.question import Asked, has_kind
+from assistant.keyword_index import STOPWORDS, tokenize
+from assistant.question import Asked, _new, has_kind
 from assistant.rules import Rules
 from assistant.scoring import Candidate
 
@@ -80,6 +80,11 @@ def dated_figures(ranked: Sequence[Candidate], passages: Sequence[Document], flo
 
 
 # ---------------------------------------------------------------------------- the direct sentence
+def _is_stop(word: str) -> bool:
+    """A stop word once its surrounding punctuation is dropped ("of", "the,")."""
+    return word.strip(".,;:'’\"“”()").lower() in STOPWORDS
+
+
 def _word_spans(sentence: str) -> list[tuple[int, int]]:
     return [m.span() for m in re.finditer(r"\S+", sentence)]
 
@@ -121,9 +126,6 @@ def answer_words(words: Sequence[str], asked: Asked) -> list[bool]:
     """Which words of a sentence carry a thing of the asked kind that the question does not give:
     a figure, a date word, a capitalised name (in a run of two for a person), an age, a span of
     time; for any other question, a content word the question does not use."""
-    from assistant.keyword_index import STOPWORDS
-    from assistant.question import _new
-
     bare = [w.strip(".,;:!?'’\"“”()[]") for w in words]
     kind = asked.kind
     flags = [False] * len(words)
@@ -171,9 +173,7 @@ def direct_span(sentence: str, asked: Asked, max_words: int = MAX_DIRECT_WORDS) 
     for a, b in _word_runs(words):
         inside_run |= set(range(a + 1, b + 1))  # a cut before these words splits a name
 
-    from assistant.keyword_index import STOPWORDS
-
-    dangling = [words[i].strip(".,;:'’\"“”()").lower() in STOPWORDS for i in range(len(words))]
+    dangling = [_is_stop(w) for w in words]
 
     def key(idx: list[int], gaps: int):
         chosen = set().union(*(stems[i] for i in idx))
@@ -217,8 +217,6 @@ def figure_phrase(sentence: str, asked: Asked) -> str:
     sentence's own words ("more than 5,000 ISIS detainees", "about 5,500 prisoners"): the new figure
     nearest the question's words, the small words before it, the words after it up to a stop word
     or a punctuation mark (four at most)."""
-    from assistant.keyword_index import STOPWORDS
-
     words = [sentence[a:b] for a, b in _word_spans(sentence)]
     flags = answer_words(words, asked)
     hits = [i for i, f in enumerate(flags) if f]
@@ -227,16 +225,15 @@ def figure_phrase(sentence: str, asked: Asked) -> str:
     terms = set(asked.terms) | set(asked.focus)
     asked_at = [i for i, w in enumerate(words) if set(tokenize(w)) & terms]
     i = min(hits, key=lambda h: (min((abs(h - a) for a in asked_at), default=0), h))
-    small = lambda k: words[k].strip(".,;:'’\"“”()").lower() in STOPWORDS  # noqa: E731
     start = i
-    while start > 0 and i - start < 2 and small(start - 1) and not re.search(r"[,;:]$", words[start - 1]):
+    while start > 0 and i - start < 2 and _is_stop(words[start - 1]) and not re.search(r"[,;:]$", words[start - 1]):
         start -= 1
-    while start < i and start > 0 and not small(start - 1):  # "taken in 450": not "in"; "more than 5,000": both
+    # "taken in 450": not "in"; "more than 5,000": both
+    while start < i and start > 0 and not _is_stop(words[start - 1]):
         start += 1
     end = i
     while end + 1 < len(words) and end - i < 4 and not re.search(r"[,;:.)]$", words[end]):
-        nxt = words[end + 1].strip(".,;:'’\"“”()")
-        if nxt.lower() in STOPWORDS:
+        if _is_stop(words[end + 1]):
             break
         end += 1
     return " ".join(words[start:end + 1]).strip(" .,;:")

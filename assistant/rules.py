@@ -53,4 +53,4 @@ class Rules:
 
     @property
     def kinds(self) -> set[str]:
-        return {k for k in ("number", "age", "date", "person", "name") if self.on(f"kind-{k}")}
+        return {name.removeprefix("kind-") for name in RULES if name.startswith("kind-") and self.on(name)}

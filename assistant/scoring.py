@@ -50,7 +50,7 @@ def _focus_next_to_answer(sentence: str, asked: Asked) -> bool:
     "White House spokesman Ari Fleischer")."""
     toks = re.findall(r"[\w'’.,-]+", sentence)
     stems = [set(tokenize(t)) for t in toks]
-    for i, _t in enumerate(toks):
+    for i in range(len(toks)):
         if not stems[i] & asked.focus:
             continue
         near = toks[max(0, i - 3):i] + toks[i + 1:i + 4]
