@@ -230,8 +230,8 @@ def evaluate(assistant, questions: Sequence[Question], *, mode: str | None = Non
         elapsed = (time.perf_counter() - t0) * 1000
         latencies.append(elapsed)
         first_tokens.append(answer.timings_ms.get("first_token", elapsed))
-        standalone = answer.extra.get("standalone_question", q.question)  # retrieved as `ask` retrieves it
-        docs = assistant.retrieve(standalone, q.history if standalone == q.question else [], k=5, mode=mode)
+        docs = assistant.retrieve(q.question, q.history, standalone=answer.extra.get("standalone_question"),
+                                  k=5, mode=mode)  # retrieved as `ask` retrieves it
         top5 = [d.metadata["doc_id"] for d in docs[:5]]
         rank = first_relevant_rank(top5, q.sources) if q.answerable else None
         if q.answerable:

@@ -34,11 +34,16 @@ class Assistant:
         self.engine = engine or get_engine(self.settings.llm, self.settings)
         self.rules = Rules(self.settings.disabled_rules)
 
-    def retrieve(self, question: str, history: Sequence[str] = (), *, k: int | None = None, mode: str | None = None,
-                 date_from: str | None = None, date_to: str | None = None,
-                 sources: list[str] | None = None) -> list[Document]:
-        turns = 1 if self.rules.on("followup-retrieval") else 0
-        return self.retriever.invoke(retrieval_query(question, history, turns), k=k or self.settings.k, mode=mode,
+    def retrieve(self, question: str, history: Sequence[str] = (), *, standalone: str | None = None,
+                 k: int | None = None, mode: str | None = None, date_from: str | None = None,
+                 date_to: str | None = None, sources: list[str] | None = None) -> list[Document]:
+        """The passages for a question. ``standalone`` is the engine's rewrite of a follow-up: it
+        carries its own context and is searched alone; a follow-up no model rewrote is searched with
+        its earlier turn (rule "followup-retrieval")."""
+        rewritten = bool(standalone) and standalone != question
+        turns = 1 if self.rules.on("followup-retrieval") and not rewritten else 0
+        query = retrieval_query(standalone if rewritten else question, history, turns)
+        return self.retriever.invoke(query, k=k or self.settings.k, mode=mode,
                                      date_from=date_from, date_to=date_to, sources=sources)
 
     def stream(self, question: str, history: Sequence[str] = (), *, passages: Sequence[Document] | None = None,
@@ -52,9 +57,8 @@ class Assistant:
         t0 = time.perf_counter()  # first_token and total count from here, condensation included
         standalone = self.engine.condense(question, history) if history else question
         t_condensed = time.perf_counter()
-        # a rewritten follow-up carries its context; one no model rewrote borrows the earlier turn's words
         docs = list(passages) if passages is not None else self.retrieve(
-            standalone, history if standalone == question else (), **filters)
+            question, history, standalone=standalone, **filters)
         t_retrieved = time.perf_counter()
         first_token = None
         final = None
