@@ -100,6 +100,13 @@ def run_engine(settings: Settings, questions, engine: str) -> dict:
     return summarize(report)
 
 
+def tally(rows: list[dict]) -> dict:
+    """Right answers, right abstentions (an answerable question not abstained on counts) and questions."""
+    return {"right_answers": sum(1 for x in rows if x["answerable"] and x["correct"]),
+            "right_abstentions": sum(1 for x in rows if x["abstained"] == (not x["answerable"])),
+            "questions": len(rows)}
+
+
 def summarize(report: dict) -> dict:
     a, r = report["answers"], report["retrieval"]
     rows = report["per_question"]
@@ -108,9 +115,7 @@ def summarize(report: dict) -> dict:
             "direct_first_sentence": a["direct_first_sentence"], "short_first_sentence": a["short_first_sentence"],
             "followup_accuracy": a["followup_accuracy"], "failures": a["failures"],
             "quoted_answers": a["quoted_answers"],
-            "right_answers": sum(1 for x in rows if x["answerable"] and x["correct"]),
-            "right_abstentions": sum(1 for x in rows if x["abstained"] == (not x["answerable"])),
-            "questions": len(rows), "first_token_p50_ms": report["first_token_ms"]["p50"],
+            **tally(rows), "first_token_p50_ms": report["first_token_ms"]["p50"],
             "total_p50_ms": report["latency_ms"]["p50"],
             "per_question": [{k: x.get(k) for k in ("id", "question", "answerable", "answer", "abstained", "correct",
                                                     "failure", "citations", "rank", "first_token_ms", "latency_ms")}
@@ -130,9 +135,7 @@ def run_tutorial(settings: Settings, questions) -> dict:
             "abstention_accuracy": out["abstention_accuracy"], "citation_precision": None,
             "direct_first_sentence": None, "short_first_sentence": None, "followup_accuracy": None,
             "failures": None, "quoted_answers": None,
-            "right_answers": sum(1 for x in rows if x["answerable"] and x["correct"]),
-            "right_abstentions": sum(1 for x in rows if x["abstained"] == (not x["answerable"])),
-            "questions": len(rows), "first_token_p50_ms": out["first_token_p50_ms"],
+            **tally(rows), "first_token_p50_ms": out["first_token_p50_ms"],
             "total_p50_ms": out["total_p50_ms"], "per_question": rows}
 
 
