@@ -10,7 +10,7 @@ __all__ = ["NewsRetriever", "Settings", "__version__"]
 
 def __getattr__(name: str):
     if name == "NewsRetriever":
-        from assistant.retrieval import NewsRetriever
+        from assistant.retrieval.retriever import NewsRetriever
 
         return NewsRetriever
     if name == "Settings":

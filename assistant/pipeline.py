@@ -16,9 +16,9 @@ from collections.abc import Iterator, Sequence
 from langchain_core.documents import Document
 from langchain_core.runnables import Runnable
 
-from assistant.answers import Answer, AnswerEngine, StreamItem, final_answer
-from assistant.engines import get_engine
-from assistant.followup import retrieval_query
+from assistant.answering.engines import get_engine
+from assistant.answering.types import Answer, AnswerEngine, StreamItem, final_answer
+from assistant.retrieval.followup import retrieval_query
 from assistant.rules import Rules
 from assistant.settings import Settings
 
@@ -27,7 +27,7 @@ class Assistant:
     def __init__(self, settings: Settings | None = None, engine: AnswerEngine | None = None, retriever=None):
         self.settings = settings or Settings.from_env()
         if retriever is None:
-            from assistant.retrieval import NewsRetriever
+            from assistant.retrieval.retriever import NewsRetriever
 
             retriever = NewsRetriever(settings=self.settings, k=self.settings.k, mode=self.settings.mode)
         self.retriever = retriever

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from three_sets import SETS, corpus_index, install_llm_cache, points, run_engine  # noqa: E402
 
-from assistant.evaluation import load_questions  # noqa: E402
+from assistant.apps.evaluation import load_questions  # noqa: E402
 from assistant.rules import RULES  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 

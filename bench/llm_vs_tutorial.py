@@ -37,8 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.cli import ensure_index  # noqa: E402
-from assistant.evaluation import answer_matches, evaluate, load_questions, percentile  # noqa: E402
+from assistant.apps.cli import ensure_index  # noqa: E402
+from assistant.apps.evaluation import answer_matches, evaluate, load_questions, percentile  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 TUTORIAL_PROMPT = ("You are an assistant for question-answering tasks. Use the following pieces of retrieved context "
@@ -77,11 +77,11 @@ def run_tutorial(settings: Settings, questions) -> dict:
     from langchain_core.messages import HumanMessage
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from assistant.embeddings import get_embedder
-    from assistant.llm import get_chat_model
-    from assistant.loading import _ignore_patterns, _is_ignored
-    from assistant.tokens import count_tiktoken
-    from assistant.verify import is_refusal
+    from assistant.answering.verify import is_refusal
+    from assistant.ingest.loading import _ignore_patterns, _is_ignored
+    from assistant.models.chat import get_chat_model
+    from assistant.models.embedders import get_embedder
+    from assistant.text.tokens import count_tiktoken
 
     embedder = get_embedder(settings.embedder)
     model = get_chat_model("local", settings)

@@ -25,14 +25,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from three_sets import SETS, TEST_SETS, corpus_index  # noqa: E402
 
-from assistant.evaluation import evaluate_retrieval, load_questions  # noqa: E402
-from assistant.followup import retrieval_query  # noqa: E402
+from assistant.apps.evaluation import evaluate_retrieval, load_questions  # noqa: E402
+from assistant.retrieval.followup import retrieval_query  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 
 def score(settings: Settings, questions, mode: str, turns: int = 1) -> dict:
-    from assistant.embeddings import get_embedder
-    from assistant.retrieval import NewsRetriever
+    from assistant.models.embedders import get_embedder
+    from assistant.retrieval.retriever import NewsRetriever
 
     retriever = NewsRetriever(settings=settings, k=5, mode=mode, embedder=get_embedder(settings.embedder))
     return evaluate_retrieval(questions, lambda q: [d.metadata["doc_id"] for d in

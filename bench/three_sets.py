@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.evaluation import FAILURE_CATEGORIES, evaluate, load_questions  # noqa: E402
+from assistant.apps.evaluation import FAILURE_CATEGORIES, evaluate, load_questions  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 SETS = {
@@ -55,7 +55,7 @@ SHORT = {"answered_unanswerable": "ans.unans", "wrongly_abstained": "wr.abst", "
 
 def corpus_index(settings: Settings, corpus: Path) -> Settings:
     """Settings whose index holds ``corpus`` (built incrementally in the cache folder)."""
-    from assistant.cli import ingest_with_progress
+    from assistant.apps.cli import ingest_with_progress
 
     key = hashlib.sha1(f"{corpus.resolve()}|{settings.embedder}|{settings.chunk_tokens}|{settings.chunk_overlap}"
                        .encode()).hexdigest()[:12]
@@ -69,7 +69,7 @@ def corpus_index(settings: Settings, corpus: Path) -> Settings:
 
 def install_llm_cache(path: Path) -> None:
     """Remember the local model's generations by their exact input (greedy decoding: repeatable)."""
-    from assistant import local_model
+    from assistant.models import local as local_model
 
     cache = json.loads(path.read_text()) if path.exists() else {}
     original = local_model.LlamaCppChatModel._stream

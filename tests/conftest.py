@@ -18,7 +18,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 def seed_files() -> list[Path]:
     """The seed articles (``seeds/`` also holds the question set and the UI's example questions)."""
-    from assistant.loading import _ignore_patterns, _is_ignored
+    from assistant.ingest.loading import _ignore_patterns, _is_ignored
 
     patterns = _ignore_patterns(SEEDS)
     return sorted(p for p in SEEDS.glob("*.txt") if not _is_ignored(p.name, patterns))
@@ -46,7 +46,7 @@ def hash_settings(tmp_path: Path, seeds_copy: Path):
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory) -> Path:
     """The seed articles indexed once with the real embedding model (all-MiniLM-L6-v2)."""
-    from assistant.ingest import Indexer
+    from assistant.ingest.indexer import Indexer
     from assistant.settings import Settings
 
     index_dir = tmp_path_factory.mktemp("real") / "index"
@@ -59,7 +59,7 @@ def real_index(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def au_news_index(tmp_path_factory) -> Path:
     """The au-news-50 development corpus indexed once with the real embedding model."""
-    from assistant.ingest import Indexer
+    from assistant.ingest.indexer import Indexer
     from assistant.settings import Settings
 
     index_dir = tmp_path_factory.mktemp("au-news") / "index"

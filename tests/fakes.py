@@ -10,7 +10,7 @@ import time
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from assistant.answers import Answer, Citation
+from assistant.answering.types import Answer, Citation
 
 
 class RecordingChat(GenericFakeChatModel):

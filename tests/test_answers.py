@@ -7,17 +7,17 @@ import re
 import pytest
 from langchain_core.documents import Document
 
-from assistant.answers import ABSTAIN_TEXT, Answer
-from assistant.engines import get_engine
+from assistant.answering.engines import get_engine
+from assistant.answering.extractive import ExtractiveEngine
+from assistant.answering.types import ABSTAIN_TEXT, Answer
+from assistant.apps.evaluation import first_sentence, words
 from assistant.errors import EngineError
-from assistant.evaluation import first_sentence, words
-from assistant.extractive import ExtractiveEngine
 from assistant.pipeline import check_citations
 
 
 @pytest.fixture
 def engine(hash_settings):
-    from assistant.embeddings import HashEmbedder
+    from assistant.models.embedders import HashEmbedder
 
     return ExtractiveEngine(hash_settings.with_overrides(llm="extractive"), embedder=HashEmbedder())
 
@@ -128,7 +128,7 @@ def test_citation_outside_the_retrieved_passages_is_rejected(engine):
 
 
 def test_engine_strings(hash_settings, monkeypatch):
-    from assistant import local_model
+    from assistant.models import local as local_model
 
     assert get_engine("extractive", hash_settings).name == "extractive"
     monkeypatch.setattr(local_model, "is_installed", lambda: False)

@@ -48,7 +48,7 @@ def env(real_index):
 
 
 def article_text(real_index, doc_id):
-    from assistant.index import IndexDir
+    from assistant.index.layout import IndexDir
 
     idx = IndexDir(real_index)
     return idx.read_article(idx.read_manifest().docs[doc_id].article_file)["text"]

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from conftest import SEEDS
 
-from assistant.chunking import Chunker, embedding_prefix
-from assistant.embeddings import packaged_model_path
-from assistant.loading import load_paths
-from assistant.sentences import sentence_spans, split_sentences
-from assistant.tokens import WordPieceCounter, count_tiktoken
+from assistant.ingest.chunking import Chunker, embedding_prefix
+from assistant.ingest.loading import load_paths
+from assistant.models.embedders import packaged_model_path
+from assistant.text.sentences import sentence_spans, split_sentences
+from assistant.text.tokens import WordPieceCounter, count_tiktoken
 
 
 @pytest.fixture(scope="module")

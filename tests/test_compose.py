@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from assistant.compose import MAX_DIRECT_WORDS, as_sentence, cite, direct_span
-from assistant.evaluation import first_sentence, words
-from assistant.question import analyse
+from assistant.answering.compose import MAX_DIRECT_WORDS, as_sentence, cite, direct_span
+from assistant.answering.question import analyse
+from assistant.apps.evaluation import first_sentence, words
 
 LONG = ("(MENAFN) Iraq has taken in 450 ISIS detainees, including senior figures, transferred from Syria, "
         "Deputy Foreign Minister Hisham al-Alawi said on Sunday.")

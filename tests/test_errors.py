@@ -7,7 +7,9 @@ import inspect
 
 import pytest
 
-from assistant import cli, errors, ui
+from assistant import errors
+from assistant.apps import cli
+from assistant.apps.ui import app as ui
 
 
 def user_errors():
@@ -23,7 +25,12 @@ def test_every_error_class_of_the_package_is_in_the_family():
 
 
 def test_modules_raise_the_shared_classes():
-    from assistant import answers, index, llm, retrieval, settings, vectorstore
+    from assistant import settings
+    from assistant.answering import types as answers
+    from assistant.index import layout as index
+    from assistant.index import vectors as vectorstore
+    from assistant.models import chat as llm
+    from assistant.retrieval import retriever as retrieval
 
     assert settings.SettingsError is errors.SettingsError and retrieval.FilterError is errors.FilterError
     assert index.IndexStateError is errors.IndexStateError and vectorstore.ChromaStoreError is errors.ChromaStoreError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import SEEDS
 
-from assistant.evaluation import answer_matches, evaluate, load_questions, percentile, score_answers
+from assistant.apps.evaluation import answer_matches, evaluate, load_questions, percentile, score_answers
 
 
 @pytest.mark.parametrize("answer,accepted,expected", [
@@ -53,14 +53,14 @@ def test_percentile():
 
 
 def test_evaluate_report_shape_and_failures_first(hash_settings):
-    from assistant.ingest import Indexer
+    from assistant.ingest.indexer import Indexer
     from assistant.pipeline import Assistant
 
     settings = hash_settings.with_overrides(llm="extractive")
     indexer = Indexer(settings)
     indexer.ingest([settings.seeds_dir])
-    from assistant.extractive import ExtractiveEngine
-    from assistant.retrieval import NewsRetriever
+    from assistant.answering.extractive import ExtractiveEngine
+    from assistant.retrieval.retriever import NewsRetriever
 
     assistant = Assistant(settings, engine=ExtractiveEngine(settings, embedder=indexer.embedder),
                           retriever=NewsRetriever(settings=settings, embedder=indexer.embedder))
@@ -88,7 +88,7 @@ def test_both_question_sets_load():
 
 
 def test_failure_categories_first_that_applies():
-    from assistant.evaluation import failure_category
+    from assistant.apps.evaluation import failure_category
 
     base = {"answers": ["450"], "sources": ["a"], "rank": 1}
     cases = [
@@ -113,7 +113,7 @@ def test_failure_categories_first_that_applies():
 
 
 def test_first_sentence_and_direct_share():
-    from assistant.evaluation import first_sentence, words
+    from assistant.apps.evaluation import first_sentence, words
 
     answer = "Iraq has taken in 450 ISIS detainees [1]. Reports by date: 2026-02-22: 5,500 [2]."
     assert first_sentence(answer) == "Iraq has taken in 450 ISIS detainees [1]."

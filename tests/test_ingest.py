@@ -7,10 +7,10 @@ import json
 import pytest
 
 from assistant.errors import IndexStateError
-from assistant.index import IndexDir
-from assistant.ingest import Indexer
-from assistant.keyword_index import KeywordIndex
-from assistant.retrieval import NewsRetriever
+from assistant.index.keyword import KeywordIndex
+from assistant.index.layout import IndexDir
+from assistant.ingest.indexer import Indexer
+from assistant.retrieval.retriever import NewsRetriever
 
 
 def consistent(indexer: Indexer) -> set[str]:

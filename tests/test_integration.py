@@ -16,10 +16,10 @@ import pytest
 from conftest import ROOT, SEEDS, VENV_BIN, seed_files
 from fakes import free_port
 
-from assistant.evaluation import evaluate_retrieval, load_questions
-from assistant.followup import retrieval_query
-from assistant.ingest import Indexer
-from assistant.retrieval import NewsRetriever
+from assistant.apps.evaluation import evaluate_retrieval, load_questions
+from assistant.ingest.indexer import Indexer
+from assistant.retrieval.followup import retrieval_query
+from assistant.retrieval.retriever import NewsRetriever
 from assistant.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -109,7 +109,7 @@ def test_search_builds_an_empty_index_from_the_seeds_first(tmp_path):
 
 
 def test_help_is_light():
-    code = ("import sys; from assistant.cli import build_parser; build_parser().format_help(); "
+    code = ("import sys; from assistant.apps.cli import build_parser; build_parser().format_help(); "
             "heavy = {'torch', 'sentence_transformers', 'chromadb', 'langchain_core', 'numpy', 'bm25s', 'tiktoken'}"
             " & set(sys.modules); assert not heavy, heavy")
     run(sys.executable, "-c", code)
@@ -181,7 +181,7 @@ def test_non_editable_install_ships_the_prompts(tmp_path):
     assert {"assistant/prompts/answer.txt", "assistant/prompts/condense.txt"} <= set(names)
     target = tmp_path / "site"
     run(sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel))
-    code = ("import assistant.prompts as p, pathlib; "
+    code = ("import assistant.answering.prompts as p, pathlib; "
             f"assert pathlib.Path(p.__file__).is_relative_to(pathlib.Path(r'{target}')), p.__file__; "
             "print(p.prompts_dir()); assert 'Question: {question}' in p.load_prompt('answer')")
     out = run(sys.executable, "-c", code, env={"PYTHONPATH": str(target)}, cwd=str(tmp_path)).stdout

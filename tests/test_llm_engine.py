@@ -8,13 +8,13 @@ from fakes import RecordingChat, fake_chat
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage
 
-from assistant.answers import ABSTAIN_TEXT, Answer
-from assistant.embeddings import HashEmbedder
-from assistant.engines import get_engine
+from assistant.answering.engines import get_engine
+from assistant.answering.llm_engine import LLMEngine
+from assistant.answering.types import ABSTAIN_TEXT, Answer
+from assistant.answering.verify import is_refusal, strip_invalid
 from assistant.errors import EngineError
-from assistant.llm_engine import LLMEngine
+from assistant.models.embedders import HashEmbedder
 from assistant.pipeline import Assistant, check_citations
-from assistant.verify import is_refusal, strip_invalid
 
 A = ("(MENAFN) Iraq has taken in 450 ISIS detainees from Syria, the deputy foreign minister said on Sunday. "
      "The talks were held in Baghdad. Officials praised the weather.")
@@ -180,7 +180,7 @@ def test_prompt_numbers_sources_with_title_date_outlet_and_keeps_a_fixed_prefix(
 
 
 def test_compression_keeps_relevant_sentences_within_the_budget(llm_settings):
-    from assistant.tokens import count_tiktoken
+    from assistant.text.tokens import count_tiktoken
 
     long_b = B + " " + " ".join(f"Filler sentence number {i} talks about football results." for i in range(60))
     passages = [PASSAGES[0], passage("b.txt", long_b, "2026-01-21", "Kurdistan24", "Transfer")]
@@ -197,7 +197,7 @@ def test_compression_keeps_relevant_sentences_within_the_budget(llm_settings):
 
 
 def test_whole_passages_are_trimmed_to_the_context_window(llm_settings):
-    from assistant.tokens import count_tiktoken
+    from assistant.text.tokens import count_tiktoken
 
     huge = [passage(f"{i}.txt", " ".join(f"Sentence {i}-{j} about detainees in Iraq." for j in range(200)),
                     "2026-01-01", "X", f"T{i}") for i in range(4)]
@@ -279,7 +279,8 @@ def test_engine_strings_and_missing_extras(llm_settings, monkeypatch, tmp_path):
 
 
 def test_auto_means_local_only_when_the_extra_is_installed(monkeypatch):
-    from assistant import engines, local_model
+    from assistant.answering import engines
+    from assistant.models import local as local_model
 
     monkeypatch.setattr(local_model, "is_installed", lambda: False)
     assert engines.resolve_spec("auto") == "extractive"
@@ -288,8 +289,8 @@ def test_auto_means_local_only_when_the_extra_is_installed(monkeypatch):
 
 
 def test_prompt_files_need_a_fixed_system_section(tmp_path, monkeypatch):
+    from assistant.answering.prompts import load_sections
     from assistant.errors import PromptError
-    from assistant.prompts import load_sections
 
     monkeypatch.setenv("ASSISTANT_PROMPTS_DIR", str(tmp_path))
     (tmp_path / "answer.txt").write_text("[system]\nToday is {date}.\n[user]\n{sources}\n{question}\n")
@@ -433,7 +434,7 @@ def test_warm_reads_the_fixed_prefix_of_a_local_model_once(llm_settings):
 
 
 def test_cli_says_when_the_answer_is_quoted(llm_settings, capsys):
-    from assistant.cli import _print_citations
+    from assistant.apps.cli import _print_citations
 
     _, ans = run(grammar_engine(llm_settings, ABSTAIN_TEXT), question=COUNTRIES_Q)
     _print_citations(ans)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS
 
-from assistant.cleaning import clean_article, date_to_int, normalize_date, split_paragraphs
-from assistant.loading import load_paths
+from assistant.ingest.cleaning import clean_article, date_to_int, normalize_date, split_paragraphs
+from assistant.ingest.loading import load_paths
 
 
 def by_id(result):

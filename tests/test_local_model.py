@@ -14,9 +14,9 @@ import pytest
 from conftest import ROOT, VENV_BIN
 from test_ask_eval import ASK_SCHEMA
 
-from assistant import local_model
 from assistant.errors import LocalModelError
-from assistant.local_model import packaged_model_path
+from assistant.models import local as local_model
+from assistant.models.local import packaged_model_path
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ AU_NEWS_SMOKE = [("Which presidential spokesman condemned the raids on Georgian 
 @pytest.mark.slow
 def test_real_local_model_answers_au_news_questions_with_verified_citations(au_news_index):
     """Three questions of the real development corpus (50 articles, no titles, no dates)."""
-    from assistant.evaluation import first_sentence, words
+    from assistant.apps.evaluation import first_sentence, words
     from assistant.pipeline import Assistant
     from assistant.settings import Settings
 

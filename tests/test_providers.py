@@ -13,8 +13,8 @@ pytest.importorskip("langchain_openai")
 
 from test_llm_engine import PASSAGES  # noqa: E402
 
-from assistant.embeddings import HashEmbedder, RememberingEmbedder  # noqa: E402
-from assistant.engines import get_engine  # noqa: E402
+from assistant.answering.engines import get_engine  # noqa: E402
+from assistant.models.embedders import HashEmbedder, RememberingEmbedder  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
 
 
@@ -98,8 +98,8 @@ def test_follow_up_condensed_by_the_remote_model(hash_settings, openai_server):
 
 
 def test_unreachable_server_is_one_line_error(hash_settings, monkeypatch, capsys):
-    from assistant.cli import main
-    from assistant.ingest import Indexer
+    from assistant.apps.cli import main
+    from assistant.ingest.indexer import Indexer
 
     Indexer(hash_settings).ingest([hash_settings.seeds_dir])
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(hash_settings.index_dir))

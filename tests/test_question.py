@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import textfacts
-from assistant.question import analyse, focus_words, given_facts, has_kind, looks_like_followup, question_kind
+from assistant.answering.question import analyse, focus_words, given_facts, has_kind, looks_like_followup, question_kind
+from assistant.text import facts
 
 
 @pytest.mark.parametrize("question,kind", [
@@ -67,13 +67,13 @@ def test_has_kind_needs_something_new(question, sentence, expected):
 
 
 def test_text_facts():
-    assert textfacts.figures("about 5,500 prisoners, 08 and 3.5") == {"5500", "8", "3.5"}
-    assert textfacts.figures("on Feb 2, 2026 and in 2025 there were 40", dates=False) == {"40"}
-    assert textfacts.states_quantity("nine wounded") and not textfacts.states_quantity("no one knows")
-    assert textfacts.date_words("It began on Sunday, Feb. 2") == ["Sunday", "Feb"]
-    assert [" ".join(r) for r in textfacts.capitalised_runs("Officials met Hisham al-Alawi, Deputy Minister, "
+    assert facts.figures("about 5,500 prisoners, 08 and 3.5") == {"5500", "8", "3.5"}
+    assert facts.figures("on Feb 2, 2026 and in 2025 there were 40", dates=False) == {"40"}
+    assert facts.states_quantity("nine wounded") and not facts.states_quantity("no one knows")
+    assert facts.date_words("It began on Sunday, Feb. 2") == ["Sunday", "Feb"]
+    assert [" ".join(r) for r in facts.capitalised_runs("Officials met Hisham al-Alawi, Deputy Minister, "
                                                              "and Ari Fleischer.")] == \
         ["Hisham al-Alawi", "Deputy Minister", "Ari Fleischer"]
-    assert textfacts.names("The talks in February with Zubov and the Ministry") == {"Zubov", "Ministry"}
-    assert textfacts.same_word("iraq", "iraqi") and not textfacts.same_word("iran", "iraq")
-    assert textfacts.MONTHS[0] == "january" and "sunday" in textfacts.WEEKDAYS
+    assert facts.names("The talks in February with Zubov and the Ministry") == {"Zubov", "Ministry"}
+    assert facts.same_word("iraq", "iraqi") and not facts.same_word("iran", "iraq")
+    assert facts.MONTHS[0] == "january" and "sunday" in facts.WEEKDAYS

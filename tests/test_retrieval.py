@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.apps.evaluation import evaluate_retrieval, first_relevant_rank, load_questions, retrieval_metrics
 from assistant.errors import FilterError
-from assistant.evaluation import evaluate_retrieval, first_relevant_rank, load_questions, retrieval_metrics
-from assistant.followup import retrieval_query
-from assistant.ingest import Indexer
-from assistant.retrieval import NewsRetriever, _shingles, jaccard, parse_date_bound, rrf_fuse
+from assistant.ingest.indexer import Indexer
+from assistant.retrieval.followup import retrieval_query
+from assistant.retrieval.retriever import NewsRetriever, _shingles, jaccard, parse_date_bound, rrf_fuse
 
 
 def test_rrf_by_hand():
@@ -68,7 +68,7 @@ def test_bm25_mode_ranks_keyword_matches_first(hash_index):
 
 
 def test_offsets_point_into_the_cleaned_article(hash_index):
-    from assistant.index import IndexDir
+    from assistant.index.layout import IndexDir
 
     settings = hash_index[0]
     idx = IndexDir(settings.index_dir)
@@ -130,8 +130,8 @@ def test_empty_index_and_bad_mode(hash_settings):
 
 
 def test_embedder_mismatch_is_a_clear_error(hash_index):
-    from assistant.embeddings import HashEmbedder
     from assistant.errors import IndexStateError
+    from assistant.models.embedders import HashEmbedder
 
     settings, _, _ = hash_index
     other = HashEmbedder(128)

@@ -32,7 +32,7 @@ def test_readme_lists_every_setting():
 
 
 def test_prompts_dir_setting(tmp_path, monkeypatch):
-    from assistant.prompts import load_prompt
+    from assistant.answering.prompts import load_prompt
 
     assert "{question}" in load_prompt("answer")
     (tmp_path / "answer.txt").write_text("custom {question}")

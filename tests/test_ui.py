@@ -15,10 +15,8 @@ from conftest import ROOT
 from fakes import SlowEngine, free_port
 from langchain_core.documents import Document
 
-from assistant.answers import Answer, Citation
-from assistant.errors import SettingsError
-from assistant.settings import Settings
-from assistant.ui import (
+from assistant.answering.types import Answer, Citation
+from assistant.apps.ui.app import (
     answer_html,
     citation_viewer_html,
     citations_section_html,
@@ -36,6 +34,8 @@ from assistant.ui import (
     upload_problem,
     uploads_dir,
 )
+from assistant.errors import SettingsError
+from assistant.settings import Settings
 
 SCRIPT = "<script>window.__pwned=1</script>"
 IMAGE = "![x](http://example.com/x.png)"
@@ -181,8 +181,8 @@ ZORBA = ("Flamingo count at Lake Zorba\n\nRangers at Lake Zorba counted 7,412 fl
 
 
 def test_uploads_are_stored_ingested_and_survive_a_seed_reingest(hash_settings, tmp_path):
-    from assistant.ingest import Indexer
-    from assistant.retrieval import NewsRetriever
+    from assistant.ingest.indexer import Indexer
+    from assistant.retrieval.retriever import NewsRetriever
 
     Indexer(hash_settings).ingest([hash_settings.seeds_dir])
     incoming = tmp_path / "gradio-tmp"
@@ -217,7 +217,7 @@ def test_uploads_are_stored_ingested_and_survive_a_seed_reingest(hash_settings, 
 
 
 def test_failed_uploads_leave_the_store_as_it_was(hash_settings, tmp_path):
-    from assistant.ingest import Indexer
+    from assistant.ingest.indexer import Indexer
 
     Indexer(hash_settings).ingest([hash_settings.seeds_dir])
     folder = uploads_dir(hash_settings)
@@ -246,7 +246,7 @@ def test_upload_size_limit_comes_from_the_settings(hash_settings, tmp_path):
 
 
 def test_remove_takes_an_uploaded_file_out_of_the_store_but_never_a_seed(hash_settings, tmp_path):
-    from assistant.ingest import Indexer
+    from assistant.ingest.indexer import Indexer
 
     Indexer(hash_settings).ingest([hash_settings.seeds_dir])
     ingest_uploads(hash_settings, [(_write(tmp_path / "zorba.txt", ZORBA), "zorba.txt")])
@@ -276,13 +276,13 @@ def test_ui_settings_and_login_parsing():
 
 def test_settings_command_masks_the_login_and_help_does_not_import_gradio():
     env = {**os.environ, "ASSISTANT_UI_AUTH": "ann:topsecret"}
-    p = subprocess.run([sys.executable, "-m", "assistant.cli", "settings"], capture_output=True, text=True, env=env,
-                       cwd=ROOT, timeout=60)
+    p = subprocess.run([sys.executable, "-m", "assistant.apps.cli", "settings"], capture_output=True, text=True,
+                       env=env, cwd=ROOT, timeout=60)
     assert p.returncode == 0 and "ASSISTANT_UI_AUTH" in p.stdout and "topsecret" not in p.stdout
-    code = ("import sys, assistant.cli, assistant.ui; assistant.cli.build_parser(); "
+    code = ("import sys, assistant.apps.cli, assistant.apps.ui.app; assistant.apps.cli.build_parser(); "
             "assert not [m for m in sys.modules if m.split('.')[0] in ('gradio', 'torch', 'llama_cpp')]")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
-    p = subprocess.run([sys.executable, "-m", "assistant.cli", "serve", "--help"], capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-m", "assistant.apps.cli", "serve", "--help"], capture_output=True, text=True,
                        cwd=ROOT, timeout=60)
     assert "--host" in p.stdout and "--port" in p.stdout and "--llm" in p.stdout
 
@@ -290,7 +290,7 @@ def test_settings_command_masks_the_login_and_help_does_not_import_gradio():
 def test_serve_warns_when_exposed_without_login_and_refuses_a_busy_port(tmp_path):
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index")}
     env.pop("ASSISTANT_UI_AUTH", None)
-    p = subprocess.run([sys.executable, "-m", "assistant.cli", "serve", "--host", "0.0.0.0",
+    p = subprocess.run([sys.executable, "-m", "assistant.apps.cli", "serve", "--host", "0.0.0.0",
                         "--port", str(free_port()), "--llm", "nonsense"],
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert p.returncode == 2
@@ -301,8 +301,8 @@ def test_serve_warns_when_exposed_without_login_and_refuses_a_busy_port(tmp_path
         busy.listen()
         port = busy.getsockname()[1]
         t0 = time.perf_counter()
-        p = subprocess.run([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], capture_output=True,
-                           text=True, env=env, cwd=ROOT, timeout=120)
+        p = subprocess.run([sys.executable, "-m", "assistant.apps.cli", "serve", "--port", str(port)],
+                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
         assert p.returncode == 2 and time.perf_counter() - t0 < 20
         assert p.stderr.strip() == (f"error: cannot listen on 127.0.0.1:{port}: Address already in use "
                                     "(choose another with --port)")
@@ -315,15 +315,15 @@ def test_serve_warns_when_exposed_without_login_and_refuses_a_busy_port(tmp_path
 
 @pytest.fixture
 def hash_index(hash_settings):
-    from assistant.ingest import Indexer
+    from assistant.ingest.indexer import Indexer
 
     Indexer(hash_settings).ingest([hash_settings.seeds_dir])
     return hash_settings
 
 
 def _launch(settings, engine):
+    from assistant.apps.ui.app import serve
     from assistant.pipeline import Assistant
-    from assistant.ui import serve
 
     settings = settings.with_overrides(ui_port=free_port())
     demo = serve(settings, Assistant(settings, engine=engine), block=False)
@@ -382,7 +382,7 @@ def test_login_is_required_when_set(hash_index):
 
 
 def test_example_questions_come_with_the_corpus(hash_settings, tmp_path):
-    from assistant.ui import example_questions
+    from assistant.apps.ui.app import example_questions
 
     assert example_questions(hash_settings) == []  # a corpus without examples.txt shows none
     (hash_settings.seeds_dir / "examples.txt").write_text("# shown in the chat\nWho met whom?\n\nWhen?\n")

@@ -98,7 +98,7 @@ class Server:
 
 def _index_copy(real_index: Path, target: Path) -> Path:
     """A private copy of the seed index, plus an article full of markup (for the escaping test)."""
-    from assistant.ingest import Indexer
+    from assistant.ingest.indexer import Indexer
     from assistant.settings import Settings
 
     shutil.copytree(real_index, target)
@@ -196,7 +196,7 @@ def _api(server):
 # upload and removal inside the server, its retrieval ranks differed from a fresh CLI process's (not
 # reproduced outside; see the note in the README's Tests section)
 def test_api_returns_the_ask_json_of_the_cli(server):
-    from assistant.index import IndexDir
+    from assistant.index.layout import IndexDir
 
     client = _api(server)
     assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {"/ask"}
@@ -416,7 +416,7 @@ print(json.dumps(c.predict(question={DETAINEES!r}, api_name="/ask")))
 
 # ---------------------------------------------------------------------------- browser, local model
 def _local_llm_available() -> bool:
-    from assistant.local_model import is_installed
+    from assistant.models.local import is_installed
 
     return is_installed()
 
@@ -452,9 +452,9 @@ def test_local_model_streams_tokens_then_a_verified_cited_answer(real_index, bro
 
 @needs_chromium
 def test_tokens_stream_into_the_page_and_new_chat_cancels_and_releases_the_model(hash_settings, browser):
-    from assistant.ingest import Indexer
+    from assistant.apps.ui.app import serve
+    from assistant.ingest.indexer import Indexer
     from assistant.pipeline import Assistant
-    from assistant.ui import serve
 
     Indexer(hash_settings).ingest([hash_settings.seeds_dir])
     settings = hash_settings.with_overrides(ui_port=free_port())

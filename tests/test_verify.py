@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.verify import common_stems, not_in_sources
+from assistant.answering.verify import common_stems, not_in_sources
 
 SOURCE = ("A U.S.-British air raid left eight civilians dead, the premier of New South Wales said. "
           "Just a few kilometres from Sandton begins the sprawling Alexandra township.")

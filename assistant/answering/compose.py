@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
-from assistant import textfacts
-from assistant.answers import Citation
-from assistant.keyword_index import STOPWORDS, tokenize
-from assistant.question import Asked, _new, has_kind
+from assistant.answering.question import Asked, _new, has_kind
+from assistant.answering.scoring import Candidate
+from assistant.answering.types import Citation
 from assistant.rules import Rules
-from assistant.scoring import Candidate
+from assistant.text import facts
+from assistant.text.words import STOPWORDS, tokenize
 
 MAX_DIRECT_WORDS = 18
 # "dated-figures": other articles' figures are given when their sentence scores this close to the best
@@ -142,9 +142,9 @@ def answer_words(words: Sequence[str], asked: Asked) -> list[bool]:
             continue
         if kind in ("number", "age"):
             window = " ".join(words[max(0, i - 1):i + 3]) if kind == "age" else w
-            flags[i] = has_kind(asked, window) and bool(re.search(r"\d", textfacts.with_digits(w)))
+            flags[i] = has_kind(asked, window) and bool(re.search(r"\d", facts.with_digits(w)))
         elif kind == "date":
-            flags[i] = bool(textfacts.date_words(w)) and _new(w, asked)
+            flags[i] = bool(facts.date_words(w)) and _new(w, asked)
         else:
             stems = tokenize(w)
             flags[i] = bool(stems) and not any(t in asked.terms for t in stems)
@@ -275,8 +275,8 @@ def compose(choice: Choice, asked: Asked, passages: Sequence[Document]) -> tuple
     if choice.dated:
         items = []
         for cit, c in zip(citations, choice.picked, strict=False):
-            when = cit.date or textfacts.UNDATED
-            outlet = cit.source or textfacts.OUTLET_UNKNOWN
+            when = cit.date or facts.UNDATED
+            outlet = cit.source or facts.OUTLET_UNKNOWN
             items.append(f"{when}, {outlet}: {figure_phrase(c.text, asked)} [{cit.n}]")
         parts.append("Reports by date, newest first: " + "; ".join(items) + ".")
     else:
@@ -289,7 +289,7 @@ def shorten_first_sentence(answer: str, asked: Asked) -> str:
     """An answer whose first sentence runs over ``MAX_DIRECT_WORDS`` gets that sentence cut to the
     stretch of its own words that answers (``direct_span``), keeping its citation markers; the
     rest of the answer stays as written."""
-    from assistant.sentences import sentence_spans
+    from assistant.text.sentences import sentence_spans
 
     spans = sentence_spans(answer)
     if not spans:

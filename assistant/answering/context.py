@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from langchain_core.documents import Document
 
-from assistant.sentences import sentence_spans
-from assistant.textfacts import OUTLET_UNKNOWN, UNDATED
+from assistant.text.facts import OUTLET_UNKNOWN, UNDATED
+from assistant.text.sentences import sentence_spans
 
 RELEVANCE_FLOOR = 0.4  # compression keeps sentences scoring at least this share of the best one
 

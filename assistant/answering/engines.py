@@ -11,14 +11,14 @@ The only module that imports every engine; engines import the shared pieces (``q
 
 from __future__ import annotations
 
-from assistant.answers import AnswerEngine
+from assistant.answering.types import AnswerEngine
 
 
 def resolve_spec(spec: str | None) -> str:
     """``auto`` -> ``local`` when the local-llm extra is installed, else ``extractive``."""
     kind = (spec or "auto").strip()
     if kind == "auto":
-        from assistant.local_model import is_installed
+        from assistant.models.local import is_installed
 
         return "local" if is_installed() else "extractive"
     return kind
@@ -28,11 +28,11 @@ def get_engine(spec: str, settings) -> AnswerEngine:
     """The engine for a spec string; an unknown one, or a missing extra, is a one-line ``EngineError``."""
     kind = resolve_spec(spec)
     if kind == "extractive":
-        from assistant.extractive import ExtractiveEngine
+        from assistant.answering.extractive import ExtractiveEngine
 
         return ExtractiveEngine(settings)
-    from assistant.llm import get_chat_model, model_label
-    from assistant.llm_engine import LLMEngine
+    from assistant.answering.llm_engine import LLMEngine
+    from assistant.models.chat import get_chat_model, model_label
 
     model = get_chat_model(kind, settings)
     return LLMEngine(model, settings, name=kind.partition(":")[0], model_name=model_label(model, kind))

@@ -17,12 +17,12 @@ from collections.abc import Iterator, Sequence
 
 from langchain_core.documents import Document
 
-from assistant.answers import ABSTAIN_TEXT, Answer, StreamItem, final_answer
-from assistant.compose import Choice, choose, compose
-from assistant.embeddings import RememberingEmbedder
-from assistant.question import Asked, analyse
+from assistant.answering.compose import Choice, choose, compose
+from assistant.answering.question import Asked, analyse
+from assistant.answering.scoring import SentenceScorer
+from assistant.answering.types import ABSTAIN_TEXT, Answer, StreamItem, final_answer
+from assistant.models.embedders import RememberingEmbedder
 from assistant.rules import Rules
-from assistant.scoring import SentenceScorer
 
 
 class ExtractiveEngine:

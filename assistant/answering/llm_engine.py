@@ -22,15 +22,15 @@ from collections.abc import Iterator, Sequence
 from langchain_core.documents import Document
 from langchain_core.output_parsers import StrOutputParser
 
-from assistant.answers import ABSTAIN_TEXT, Answer, StreamItem
-from assistant.compose import Choice, choose, compose, shorten_first_sentence
-from assistant.context import Ranked, Sentence, build_sources, render_sources
-from assistant.embeddings import RememberingEmbedder
-from assistant.question import Asked, analyse, has_kind
+from assistant.answering.compose import Choice, choose, compose, shorten_first_sentence
+from assistant.answering.context import Ranked, Sentence, build_sources, render_sources
+from assistant.answering.question import Asked, analyse, has_kind
+from assistant.answering.scoring import Candidate, SentenceScorer
+from assistant.answering.types import ABSTAIN_TEXT, Answer, StreamItem
+from assistant.answering.verify import MARKER, Verified, verify_answer
+from assistant.models.embedders import RememberingEmbedder
 from assistant.rules import Rules
-from assistant.scoring import Candidate, SentenceScorer
-from assistant.textfacts import OUTLET_UNKNOWN, UNDATED
-from assistant.verify import MARKER, Verified, verify_answer
+from assistant.text.facts import OUTLET_UNKNOWN, UNDATED
 
 PROMPT_MARGIN = 32  # tokens kept free for the chat template's own markup
 
@@ -60,7 +60,7 @@ def lacks_asked_kind(asked: Asked, answer: str) -> str | None:
     for "who / which outlet"), if the answer holds none beyond what the question says; else None."""
     if asked.kind not in _KINDS:
         return None
-    from assistant.keyword_index import STOPWORDS
+    from assistant.text.words import STOPWORDS
 
     text = MARKER.sub("", answer).strip()
     first = re.match(r"[\w'’.-]+", text)
@@ -71,7 +71,7 @@ def lacks_asked_kind(asked: Asked, answer: str) -> str | None:
 
 class LLMEngine:
     def __init__(self, model, settings, *, name: str = "llm", model_name: str | None = None, embedder=None):
-        from assistant.prompts import chat_prompt
+        from assistant.answering.prompts import chat_prompt
 
         self.model = model
         self.settings = settings
@@ -91,7 +91,7 @@ class LLMEngine:
 
     @staticmethod
     def count(text: str) -> int:
-        from assistant.tokens import count_tiktoken
+        from assistant.text.tokens import count_tiktoken
 
         return count_tiktoken(text)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from assistant.errors import PromptError
 
-_PACKAGED = Path(__file__).resolve().parent / "prompts"  # non-editable installs
-_REPO = Path(__file__).resolve().parent.parent / "prompts"  # a source checkout / editable install
+_PACKAGED = Path(__file__).resolve().parents[1] / "prompts"  # non-editable installs: assistant/prompts/
+_REPO = Path(__file__).resolve().parents[2] / "prompts"  # a source checkout / editable install
 _SECTION = re.compile(r"^\[(system|user)\]\s*$", re.MULTILINE)
 
 

@@ -18,14 +18,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from assistant import textfacts
-from assistant.keyword_index import STOPWORDS, tokenize
+from assistant.retrieval.followup import looks_like_followup
+from assistant.text import facts
+from assistant.text.words import STOPWORDS, tokenize
 
 KINDS = ("number", "age", "date", "person", "name", "other")
 
-_FOLLOWUP_CUES = re.compile(
-    r"^(and|but|also|so|what about|how about|then)\b|\b(he|she|they|them|his|her|their|it|its|this|that|those|these|"
-    r"there|him|more|else|same|other)\b", re.IGNORECASE)
 _DATE_UNITS = "date|day|year|month"  # calendar words: "which day", "what year"
 
 
@@ -45,11 +43,6 @@ def question_kind(question: str, enabled=None) -> str:
         if (enabled is None or kind in enabled) and re.search(pattern, q):
             return kind
     return "other"
-
-
-def looks_like_followup(question: str) -> bool:
-    """Short, and opening with "and / but / what about" or leaning on a pronoun ("he", "they", "that")."""
-    return len(question.split()) <= 12 and bool(_FOLLOWUP_CUES.search(question))
 
 
 def given_facts(question: str) -> list[str]:
@@ -119,21 +112,21 @@ def analyse(question: str, history: Sequence[str] = (), *, kinds=None, history_w
 def _new(word: str, asked: Asked) -> bool:
     """A word the question (or the turn it follows) does not already say, up to word form."""
     w = word.lower().strip(".,'’")
-    return not any(w == a.lower().strip(".,'’") or textfacts.same_word(w, a.lower().strip(".,'’")) for a in asked.given)
+    return not any(w == a.lower().strip(".,'’") or facts.same_word(w, a.lower().strip(".,'’")) for a in asked.given)
 
 
 def has_kind(asked: Asked, sentence: str) -> bool:
     """Does the sentence hold a thing of the asked kind that the question does not already give?"""
     kind = asked.kind
     if kind == "number":
-        return textfacts.states_quantity(sentence, besides=asked.given_figures)
+        return facts.states_quantity(sentence, besides=asked.given_figures)
     if kind == "age":
         return bool(re.search(r"\b\d{1,3}[- ]years?[- ]old\b|\baged? \d{1,3}\b|, \d{1,3},", sentence, re.I))
     if kind == "date":
-        return (any(_new(w, asked) for w in textfacts.date_words(sentence))
+        return (any(_new(w, asked) for w in facts.date_words(sentence))
                 or bool(re.search(r"\b\d{4}-\d{2}-\d{2}\b", sentence)))
     if kind == "person":
-        return any(len(run) >= 2 and any(_new(w, asked) for w in run) for run in textfacts.capitalised_runs(sentence))
+        return any(len(run) >= 2 and any(_new(w, asked) for w in run) for run in facts.capitalised_runs(sentence))
     if kind == "name":
-        return any(_new(w, asked) for run in textfacts.capitalised_runs(sentence) for w in run)
+        return any(_new(w, asked) for run in facts.capitalised_runs(sentence) for w in run)
     return True

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
-from assistant import textfacts
-from assistant.context import unique_sentences
-from assistant.keyword_index import tokenize
-from assistant.question import Asked, has_kind
+from assistant.answering.context import unique_sentences
+from assistant.answering.question import Asked, has_kind
 from assistant.rules import Rules
+from assistant.text import facts
+from assistant.text.words import tokenize
 
 W_DENSE, W_LEXICAL, W_PASSAGE = 0.5, 0.35, 0.15
 FOCUS_BONUS = 0.05
@@ -81,7 +81,7 @@ class SentenceScorer:
 
         def coverage(toks: set[str]) -> float:
             return sum(w * idf[t] for t, w in asked.terms.items()
-                       if t in toks or any(textfacts.same_word(t, x) for x in toks)) / total
+                       if t in toks or any(facts.same_word(t, x) for x in toks)) / total
 
         query = " ".join([*asked.context, asked.text])
         vectors = self.embed([query] + [c.text for c in cands])
@@ -92,7 +92,7 @@ class SentenceScorer:
             c.dense = sum(a * b for a, b in zip(qv, sv, strict=False))
             c.lexical = coverage(toks)
             c.typed = has_kind(asked, c.text)
-            c.figures = frozenset(textfacts.figures(c.text, dates=False))
+            c.figures = frozenset(facts.figures(c.text, dates=False))
             c.score = W_DENSE * c.dense + W_LEXICAL * c.lexical + W_PASSAGE * passage_cov[c.passage]
             if focus and c.typed and asked.kind != "other" and _focus_next_to_answer(c.text, asked):
                 c.score += FOCUS_BONUS

@@ -24,11 +24,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from assistant import textfacts
-from assistant.answers import ABSTAIN_TEXT, Citation
-from assistant.context import Source
+from assistant.answering.context import Source
+from assistant.answering.types import ABSTAIN_TEXT, Citation
 from assistant.rules import Rules
-from assistant.sentences import sentence_spans
+from assistant.text import facts
+from assistant.text.sentences import sentence_spans
 
 MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\s*\]", re.IGNORECASE)
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+\])+")
@@ -71,15 +71,15 @@ def _names(claim: str, common: set[str] = frozenset()) -> set[str]:
     ("Paul Batchelor"), or when it is no ``common`` word (stems the sources and the question write in
     lower case: "Eight civilians", "Returns are" are not names; "Germany will", "Alexandra township"
     are), and not when a comma follows it ("However, ...")."""
-    from assistant.keyword_index import tokenize
+    from assistant.text.words import tokenize
 
     first = _WORD.search(claim)
     if not first:
         return set()
     rest = claim[first.end():]
-    names = textfacts.names(rest)
+    names = facts.names(rest)
     word = re.sub(r"['’]s$", "", first.group(0))
-    if len(word) > 1 and textfacts.names(word) and not rest.startswith(",") and (
+    if len(word) > 1 and facts.names(word) and not rest.startswith(",") and (
             word.isupper() or re.match(r"\s+[A-Z]", rest) or not set(tokenize(word)) & common):
         names.add(word)
     return names
@@ -87,7 +87,7 @@ def _names(claim: str, common: set[str] = frozenset()) -> set[str]:
 
 def common_stems(text: str) -> set[str]:
     """Stems of the words a text writes in lower case."""
-    from assistant.keyword_index import tokenize
+    from assistant.text.words import tokenize
 
     return set(tokenize(" ".join(w for w in _WORD.findall(text) if w[:1].islower())))
 
@@ -98,21 +98,21 @@ def not_in_sources(claim: str, support: str, question: str = "", common: set[str
     ("NSW" for "New South Wales", "US" for "U.S."); other names do not: a claim must name what its
     source names."""
     pool = support + " " + question
-    figures = textfacts.figures(pool)
+    figures = facts.figures(pool)
     words = {w.casefold() for w in _WORD.findall(pool)}
     words |= {part for w in words if "-" in w for part in w.split("-") if part}
-    missing = [f for f in sorted(textfacts.figures(claim)) if f not in figures]
+    missing = [f for f in sorted(facts.figures(claim)) if f not in figures]
     acronyms = None
 
     def found(cf: str) -> bool:
-        return cf in words or any(textfacts.same_word(cf, w) for w in words)
+        return cf in words or any(facts.same_word(cf, w) for w in words)
 
     for name in sorted(_names(claim, common)):
         cf = name.casefold()
         if found(cf) or ("-" in cf and all(found(part) for part in cf.split("-") if part)):
             continue
         if name.isupper():
-            acronyms = acronyms if acronyms is not None else textfacts.acronyms(pool)
+            acronyms = acronyms if acronyms is not None else facts.acronyms(pool)
             if name in acronyms:
                 continue
         missing.append(name)

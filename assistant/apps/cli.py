@@ -13,7 +13,7 @@ from pathlib import Path
 
 from assistant.errors import AssistantError, CommandError
 from assistant.settings import RETRIEVAL_MODES, Settings
-from assistant.textfacts import OUTLET_UNKNOWN, UNDATED
+from assistant.text.facts import OUTLET_UNKNOWN, UNDATED
 
 
 def say(msg: str) -> None:
@@ -143,7 +143,7 @@ def cmd_ingest(args, settings: Settings) -> int:
 
 
 def ingest_with_progress(settings: Settings, paths):
-    from assistant.ingest import Indexer
+    from assistant.ingest.indexer import Indexer
 
     bar = None
 
@@ -164,7 +164,7 @@ def ingest_with_progress(settings: Settings, paths):
 
 
 def cmd_remove(args, settings: Settings) -> int:
-    from assistant.ingest import Indexer
+    from assistant.ingest.indexer import Indexer
 
     report = Indexer(settings).remove(args.doc_ids)
     if args.json:
@@ -175,7 +175,7 @@ def cmd_remove(args, settings: Settings) -> int:
 
 
 def cmd_list(args, settings: Settings) -> int:
-    from assistant.index import IndexDir
+    from assistant.index.layout import IndexDir
 
     rows = [{k: v for k, v in r.items() if k != "origin_file"} for r in IndexDir(settings.index_dir).article_rows()]
     if args.json:
@@ -195,7 +195,7 @@ def cmd_list(args, settings: Settings) -> int:
 
 def ensure_index(settings: Settings) -> None:
     """Build the index from the seeds when it is empty (said on stderr)."""
-    from assistant.index import IndexDir
+    from assistant.index.layout import IndexDir
 
     if IndexDir(settings.index_dir).read_manifest().docs:
         return
@@ -235,7 +235,7 @@ def _input_lines(prompt: str):
 
 def _retriever(settings: Settings, args):
     """The retriever the command's filters ask for; an empty index is first built from the seeds."""
-    from assistant.retrieval import NewsRetriever
+    from assistant.retrieval.retriever import NewsRetriever
 
     ensure_index(settings)
     return NewsRetriever(settings=settings, k=settings.k, mode=settings.mode,
@@ -270,7 +270,7 @@ def _assistant(settings: Settings, args):
 
 
 def cmd_ask(args, settings: Settings) -> int:
-    from assistant.answers import Answer
+    from assistant.answering.types import Answer
 
     assistant = _assistant(settings, args)
     history = args.history or []
@@ -324,7 +324,7 @@ def _print_citations(answer) -> None:
 
 
 def cmd_chat(args, settings: Settings) -> int:
-    from assistant.answers import Answer
+    from assistant.answering.types import Answer
 
     assistant = _assistant(settings, args)
     history: list[str] = []
@@ -344,7 +344,7 @@ def cmd_chat(args, settings: Settings) -> int:
 
 
 def cmd_eval(args, settings: Settings) -> int:
-    from assistant.evaluation import evaluate, load_questions
+    from assistant.apps.evaluation import evaluate, load_questions
 
     path = args.questions or settings.seeds_dir / "questions.jsonl"
     questions = load_questions(path)
@@ -411,8 +411,8 @@ def _bar(total: int, desc: str):
 def cmd_serve(args, settings: Settings) -> int:
     import time
 
-    from assistant import ui
-    from assistant.index import IndexDir
+    from assistant.apps.ui import app as ui
+    from assistant.index.layout import IndexDir
 
     if not ui.is_loopback(settings.ui_host) and not settings.ui_logins():
         say(f"warning: serving on {settings.ui_host} without a login: anyone who can reach port {settings.ui_port} "

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant import textfacts
 from assistant.errors import QuestionSetError
+from assistant.text import facts
 
 
 @dataclass
@@ -104,7 +104,7 @@ def evaluate_retrieval(questions: Sequence[Question], retrieve: Callable[[Questi
 
 
 # ---------------------------------------------------------------------------- answers
-_MONTH_OF = dict(zip(textfacts.MONTH_ABBREVIATIONS, textfacts.MONTHS, strict=False)) | {"sept": "september"}
+_MONTH_OF = dict(zip(facts.MONTH_ABBREVIATIONS, facts.MONTHS, strict=False)) | {"sept": "september"}
 
 
 def _normalize_answer(text: str) -> str:
@@ -146,7 +146,7 @@ def answered_right(row: dict) -> bool:
 
 def first_sentence(answer: str) -> str:
     """The answer's opening sentence, its ``[n]`` markers included (what a reader sees first)."""
-    from assistant.sentences import sentence_spans
+    from assistant.text.sentences import sentence_spans
 
     text = answer.strip()
     spans = sentence_spans(text)

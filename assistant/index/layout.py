@@ -7,7 +7,7 @@
       chroma/                Chroma's files (unless ASSISTANT_CHROMA_URL points at a server)
       .lock                  held by the one writer
 
-Writers (``assistant.ingest``) add new chunks to Chroma first, then write a new keyword
+Writers (``assistant.ingest.indexer``) add new chunks to Chroma first, then write a new keyword
 generation and atomically replace ``manifest.json``, and only then delete old chunks.
 Readers take the manifest as one snapshot and ignore Chroma ids it does not list, so they
 never see half an ingest.
@@ -22,19 +22,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.chunking import CHUNKER_VERSION
-from assistant.cleaning import CLEANER_VERSION
 from assistant.errors import IndexStateError
 
 MANIFEST_VERSION = 1
-
-
-def fingerprint(embedder_name: str, chunk_tokens: int, chunk_overlap: int, word_piece_limit: int) -> str:
-    """Identifies everything that shapes chunks and vectors: change it and ingest re-embeds."""
-    raw = json.dumps({"embedder": embedder_name, "chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap,
-                      "limit": word_piece_limit, "chunker": CHUNKER_VERSION, "cleaner": CLEANER_VERSION},
-                     sort_keys=True)
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 @dataclass

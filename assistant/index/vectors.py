@@ -35,7 +35,7 @@ def _embedding_function(embedder):
 
         @staticmethod
         def build_from_config(config: dict[str, Any]):
-            from assistant.embeddings import get_embedder
+            from assistant.models.embedders import get_embedder
 
             return AssistantEmbeddingFunction(get_embedder(config.get("embedder", "minilm")))
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from assistant.sentences import sentence_spans
+from assistant.text.sentences import sentence_spans
 
 CHUNKER_VERSION = "1"  # part of the index fingerprint
 
@@ -100,7 +100,7 @@ class Chunker:
 
 def chunker_for(settings, embedder) -> Chunker:
     """The chunker the settings and embedder call for (tiktoken budget + embedder's word-piece limit)."""
-    from assistant.tokens import count_tiktoken
+    from assistant.text.tokens import count_tiktoken
 
     return Chunker(settings.chunk_tokens, settings.chunk_overlap, count_tiktoken,
                    embedder.counter.count, embedder.counter.limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.cleaning import normalize_date
+from assistant.ingest.cleaning import normalize_date
 
 _INVISIBLE = ["script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
               "head", "nav", "footer", "form", "button", "select", "input", "textarea", "aside"]

@@ -8,6 +8,7 @@ that came through that folder). A file that fails to load keeps whatever it had 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import sys
 import time
@@ -15,15 +16,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.chunking import Chunk, chunker_for, embedding_prefix
-from assistant.cleaning import date_to_int
 from assistant.errors import IndexStateError
-from assistant.index import DocEntry, IndexDir, Manifest, fingerprint
-from assistant.keyword_index import KeywordIndex
-from assistant.loading import Article, LoadError, load_paths
+from assistant.index.keyword import KeywordIndex
+from assistant.index.layout import DocEntry, IndexDir, Manifest
+from assistant.ingest.chunking import CHUNKER_VERSION, Chunk, chunker_for, embedding_prefix
+from assistant.ingest.cleaning import CLEANER_VERSION, date_to_int
+from assistant.ingest.loading import Article, LoadError, load_paths
 from assistant.settings import Settings
 
 Progress = Callable[[int, int], None]  # (done, total) chunks embedded
+
+
+def fingerprint(embedder_name: str, chunk_tokens: int, chunk_overlap: int, word_piece_limit: int) -> str:
+    """Identifies everything that shapes chunks and vectors: change it and ingest re-embeds."""
+    raw = json.dumps({"embedder": embedder_name, "chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap,
+                      "limit": word_piece_limit, "chunker": CHUNKER_VERSION, "cleaner": CLEANER_VERSION},
+                     sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -64,7 +73,7 @@ class Indexer:
     """Writes one index folder. Every public method takes the writer lock."""
 
     def __init__(self, settings: Settings, embedder=None, lock_timeout: float = 600.0):
-        from assistant.embeddings import get_embedder
+        from assistant.models.embedders import get_embedder
 
         self.settings = settings
         self.embedder = embedder or get_embedder(settings.embedder)
@@ -78,7 +87,7 @@ class Indexer:
     @property
     def store(self):
         if self._store is None:
-            from assistant.vectorstore import VectorStore
+            from assistant.index.vectors import VectorStore
 
             self._store = VectorStore(self.index.path, self.embedder, self.settings.chroma_url)
         return self._store

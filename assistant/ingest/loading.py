@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.cleaning import Cleaned, clean_article, normalize_date
+from assistant.ingest.cleaning import Cleaned, clean_article, normalize_date
 
 TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
@@ -177,7 +177,7 @@ def _article(doc_id: str, c: Cleaned, url: str = "") -> Article:
 
 def _clean_file(text: str, suffix: str) -> tuple[Cleaned, str]:
     if suffix in HTML_SUFFIXES:
-        from assistant.html_text import html_to_article
+        from assistant.ingest.html_text import html_to_article
 
         page = html_to_article(text)
         return clean_article(page.text, title=page.title, date=page.date, source=page.source,

@@ -37,7 +37,7 @@ def get_chat_model(spec: str, settings):
     """The LangChain chat model for ``spec``; a one-line ``EngineError`` says what is missing."""
     provider, arg = parse_spec(spec)
     if provider == "local":
-        from assistant.local_model import (
+        from assistant.models.local import (
             INSTALL_HINT,
             MODEL_NAME,
             LlamaCppChatModel,

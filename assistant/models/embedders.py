@@ -22,7 +22,7 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import EmbedderError
-from assistant.tokens import WordPieceCounter
+from assistant.text.tokens import WordPieceCounter
 
 
 def packaged_model_path() -> Path:

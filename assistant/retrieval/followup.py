@@ -8,9 +8,17 @@ question reads as a follow-up, so both dense and keyword search see what it refe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from assistant.question import looks_like_followup
+_FOLLOWUP_CUES = re.compile(
+    r"^(and|but|also|so|what about|how about|then)\b|\b(he|she|they|them|his|her|their|it|its|this|that|those|these|"
+    r"there|him|more|else|same|other)\b", re.IGNORECASE)
+
+
+def looks_like_followup(question: str) -> bool:
+    """Short, and opening with "and / but / what about" or leaning on a pronoun ("he", "they", "that")."""
+    return len(question.split()) <= 12 and bool(_FOLLOWUP_CUES.search(question))
 
 
 def retrieval_query(question: str, history: Sequence[str] | None = None, turns: int = 1) -> str:

@@ -27,8 +27,8 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
 from assistant.errors import FilterError, IndexStateError
-from assistant.index import IndexDir
-from assistant.keyword_index import KeywordIndex
+from assistant.index.keyword import KeywordIndex
+from assistant.index.layout import IndexDir
 from assistant.settings import RETRIEVAL_MODES, Settings
 
 
@@ -133,14 +133,14 @@ class NewsRetriever(BaseRetriever):
 
     def _get_embedder(self):
         if self.embedder is None:
-            from assistant.embeddings import get_embedder
+            from assistant.models.embedders import get_embedder
 
             self.embedder = get_embedder(self.settings.embedder)
         return self.embedder
 
     def _get_store(self):
         if self._store is None:
-            from assistant.vectorstore import VectorStore
+            from assistant.index.vectors import VectorStore
 
             self._store = VectorStore(self.settings.index_dir, self._get_embedder(), self.settings.chroma_url)
         return self._store
@@ -239,7 +239,7 @@ class NewsRetriever(BaseRetriever):
     def _best_sentence_scores(self, ids: list[str], query_vec, table: KeywordIndex) -> list[float]:
         """For each chunk, the highest cosine between the query and one of its sentences (sentence
         vectors remembered per chunk)."""
-        from assistant.sentences import split_sentences
+        from assistant.text.sentences import split_sentences
 
         missing = [cid for cid in ids if cid not in self._sentence_vectors]
         if missing:

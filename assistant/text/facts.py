@@ -109,7 +109,7 @@ def capitalised_runs(text: str) -> list[list[str]]:
 
 def names(text: str) -> set[str]:
     """The capitalised words of a text that are not stop words, months or weekdays."""
-    from assistant.keyword_index import STOPWORDS
+    from assistant.text.words import STOPWORDS
 
     common = STOPWORDS | set(MONTHS) | set(MONTH_ABBREVIATIONS) | set(WEEKDAYS)
     return {w for w in (_bare(x) for x in re.findall(r"[A-Za-z][\w'’-]*", text))
@@ -120,7 +120,7 @@ def acronyms(text: str) -> set[str]:
     """The acronyms a text's names can be written as: the initials of each run of capitalised words
     and of its parts ("New South Wales" -> NSW, SW; "Bank of England" -> BE, BOE), and dotted
     abbreviations without their dots ("U.S." -> US)."""
-    from assistant.keyword_index import STOPWORDS
+    from assistant.text.words import STOPWORDS
 
     out = {w.replace(".", "") for w in re.findall(r"\b(?:[A-Z]\.){2,}", text)}
     runs: list[list[str]] = [[]]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from assistant.textfacts import MONTH_ABBREVIATIONS
+from assistant.text.facts import MONTH_ABBREVIATIONS
 
-# Abbreviations after which a period does not end a sentence (months from textfacts, which reads
+# Abbreviations after which a period does not end a sentence (months from text.facts, which reads
 # them from `calendar`; "may" is a whole word, so "in May." ends a sentence).
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep",

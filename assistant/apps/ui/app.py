@@ -31,10 +31,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.answers import Answer, Citation
-from assistant.loading import SUPPORTED_SUFFIXES, too_large_message, unsupported_type_message
+from assistant.answering.types import Answer, Citation
+from assistant.ingest.loading import SUPPORTED_SUFFIXES, too_large_message, unsupported_type_message
 from assistant.settings import Settings
-from assistant.textfacts import OUTLET_UNKNOWN, UNDATED
+from assistant.text.facts import OUTLET_UNKNOWN, UNDATED
 
 UPLOADS_DIR_NAME = "uploads"
 EXAMPLES_FILE = "examples.txt"  # example questions live with the corpus they are about: <seeds_dir>/examples.txt
@@ -202,7 +202,7 @@ def uploads_dir(settings: Settings) -> Path:
 
 
 def corpus_rows(settings: Settings) -> list[dict]:
-    from assistant.index import IndexDir
+    from assistant.index.layout import IndexDir
 
     up = str(uploads_dir(settings).resolve()) + os.sep
     return [{**{k: v for k, v in r.items() if k != "origin_file"}, "uploaded": r["origin_file"].startswith(up)}
@@ -230,7 +230,7 @@ def corpus_html(rows: Sequence[dict]) -> str:
 
 def read_article_text(settings: Settings, doc_id: str) -> str | None:
     """The cleaned text of an indexed article (citations' offsets point into it), or None."""
-    from assistant.index import IndexDir
+    from assistant.index.layout import IndexDir
 
     index = IndexDir(settings.index_dir)
     entry = index.read_manifest().docs.get(doc_id)
@@ -285,8 +285,8 @@ def ingest_uploads(settings: Settings, files: Iterable[tuple[Path | str, str]],
     """Copy uploaded files (``(temporary path, original name)``) into the uploads folder and ingest
     them from there. Refused files (type, size) are not copied; a file of which nothing could be
     indexed is taken out of the store again (a replaced file gets its previous version back)."""
-    from assistant.index import IndexDir
-    from assistant.ingest import Indexer
+    from assistant.index.layout import IndexDir
+    from assistant.ingest.indexer import Indexer
 
     t0 = time.perf_counter()
     report = UploadReport()
@@ -344,8 +344,8 @@ def ingest_uploads(settings: Settings, files: Iterable[tuple[Path | str, str]],
 def remove_articles(settings: Settings, doc_ids: Sequence[str], embedder=None) -> str:
     """Remove articles from the index; an uploaded file leaves the store once none of its articles
     is indexed. Returns a one-line summary."""
-    from assistant.index import IndexDir
-    from assistant.ingest import Indexer
+    from assistant.index.layout import IndexDir
+    from assistant.ingest.indexer import Indexer
 
     index = IndexDir(settings.index_dir)
     before = index.read_manifest().docs
@@ -373,7 +373,7 @@ def upload_report_html(report: UploadReport) -> str:
 def parse_filters(date_from: str | None, date_to: str | None, outlets: Sequence[str] | None) -> dict:
     """The retrieval filters from the UI's fields (empty ones left out); a bad date raises
     ``FilterError`` with a one-line message."""
-    from assistant.retrieval import parse_date_bound
+    from assistant.retrieval.retriever import parse_date_bound
 
     date_from, date_to = (date_from or "").strip() or None, (date_to or "").strip() or None
     parse_date_bound(date_from, upper=False, name="date_from")
@@ -476,7 +476,7 @@ def build_app(settings: Settings, assistant=None):
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     import gradio as gr
 
-    from assistant.embeddings import get_embedder
+    from assistant.models.embedders import get_embedder
     from assistant.pipeline import Assistant
 
     if assistant is None:

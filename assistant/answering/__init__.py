@@ -1,0 +1,1 @@
+"""Passages -> cited answer: types, engines, question, scoring, context, prompts, verify. Imports: all below it."""

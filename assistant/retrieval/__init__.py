@@ -1,0 +1,1 @@
+"""Passages for a question: the hybrid retriever, filters, follow-up queries. Imports: the bottom, reads index."""

@@ -1,0 +1,1 @@
+"""Text as every stage reads it: words and stems, sentences, tokens, figures, dates. Imports: settings, errors."""
