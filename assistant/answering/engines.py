@@ -12,11 +12,12 @@ The only module that imports every engine; engines import the shared pieces (``q
 from __future__ import annotations
 
 from assistant.answering.types import AnswerEngine
+from assistant.models.spec import parse_spec
 
 
 def resolve_spec(spec: str | None) -> str:
     """``auto`` -> ``local`` when the local-llm extra is installed, else ``extractive``."""
-    kind = (spec or "auto").strip()
+    kind = parse_spec(spec, default="auto").text
     if kind == "auto":
         from assistant.models.local import is_installed
 
@@ -35,4 +36,4 @@ def get_engine(spec: str, settings) -> AnswerEngine:
     from assistant.models.chat import get_chat_model, model_label
 
     model = get_chat_model(kind, settings)
-    return LLMEngine(model, settings, name=kind.partition(":")[0], model_name=model_label(model, kind))
+    return LLMEngine(model, settings, name=parse_spec(kind).provider, model_name=model_label(model, kind))

@@ -47,6 +47,7 @@ class IngestReport:
     total_docs: int = 0
     total_chunks: int = 0
     seconds: float = 0.0
+    stored: list[str] = field(default_factory=list)  # uploads only: files kept in the uploads folder
 
     @property
     def ok(self) -> bool:

@@ -16,14 +16,10 @@ from __future__ import annotations
 import importlib.util
 
 from assistant.errors import EngineError
+from assistant.models.spec import parse_spec
 
 EXTRAS = {"openai": ("langchain_openai", "openai", "langchain-openai"),
           "ollama": ("langchain_ollama", "ollama", "langchain-ollama")}
-
-
-def parse_spec(spec: str) -> tuple[str, str]:
-    provider, _, arg = (spec or "").strip().partition(":")
-    return provider.strip().lower(), arg.strip()
 
 
 def _require(provider: str, spec: str) -> None:
@@ -35,7 +31,7 @@ def _require(provider: str, spec: str) -> None:
 
 def get_chat_model(spec: str, settings):
     """The LangChain chat model for ``spec``; a one-line ``EngineError`` says what is missing."""
-    provider, arg = parse_spec(spec)
+    provider, arg = (parsed := parse_spec(spec)).provider, parsed.arg
     if provider == "local":
         from assistant.models.local import (
             INSTALL_HINT,
@@ -83,7 +79,7 @@ def get_chat_model(spec: str, settings):
 
 def model_label(model, spec: str) -> str:
     """What answered, for the JSON's ``model`` field: ``qwen2.5-…`` or ``openai:gpt-4o-mini``."""
-    provider, arg = parse_spec(spec)
+    provider, arg = (parsed := parse_spec(spec)).provider, parsed.arg
     name = getattr(model, "model_name", None) or getattr(model, "model", None)
     if provider == "local":
         return str(name or arg)

@@ -22,6 +22,7 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import EmbedderError
+from assistant.models.spec import parse_spec
 from assistant.text.tokens import WordPieceCounter
 
 
@@ -138,7 +139,8 @@ class RememberingEmbedder:
 @lru_cache(maxsize=4)
 def get_embedder(spec: str) -> Embeddings:
     """The embedder for a spec string, loaded once per process."""
-    kind, _, arg = spec.partition(":")
+    parsed = parse_spec(spec)
+    kind, arg = parsed.provider, parsed.arg
     if kind == "minilm" and not arg:
         return SentenceTransformerEmbedder(packaged_model_path(), "all-MiniLM-L6-v2", "minilm")
     if kind == "sentence-transformers" and arg:
