@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 
+from langchain_core.documents import Document
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
@@ -81,3 +82,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------- two passages to answer from
+A = ("(MENAFN) Iraq has taken in 450 ISIS detainees from Syria, the deputy foreign minister said on Sunday. "
+     "The talks were held in Baghdad. Officials praised the weather.")
+B = ("The weather was mild. The Iraqi side announced the transfer of about 5,500 ISIS detainees "
+     "from Syria to Iraq. Some will be returned to more than 60 countries.")
+Q = "How many ISIS detainees has Iraq received from Syria?"
+
+
+def passage(doc_id, text, date, source, title, start=0):
+    return Document(id=f"{doc_id}-0", page_content=text,
+                    metadata={"doc_id": doc_id, "date": date, "source": source, "title": title, "url": "",
+                              "start": start, "end": start + len(text), "chunk_id": f"{doc_id}-0", "score": 0.5})
+
+
+PASSAGES = [passage("a.txt", A, "2026-02-02", "MENAFN", "Iraq receives ISIS detainees", start=100),
+            passage("b.txt", B, "2026-01-21", "Kurdistan24", "Transfer of detainees announced")]

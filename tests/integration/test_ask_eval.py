@@ -7,7 +7,7 @@ import re
 
 import jsonschema
 import pytest
-from conftest import SEEDS
+from support import SEEDS
 from test_integration import ASSISTANT, run
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,8 @@ import time
 import zipfile
 
 import pytest
-from conftest import ROOT, SEEDS, VENV_BIN, seed_files
 from fakes import free_port
+from support import ROOT, SEEDS, VENV_BIN, seed_files
 
 from assistant.apps.evaluation import evaluate_retrieval, load_questions
 from assistant.ingest.indexer import Indexer

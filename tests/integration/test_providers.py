@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("langchain_openai")
 
-from test_llm_engine import PASSAGES  # noqa: E402
+from fakes import PASSAGES  # noqa: E402
 
 from assistant.answering.engines import get_engine  # noqa: E402
 from assistant.models.embedders import HashEmbedder, RememberingEmbedder  # noqa: E402

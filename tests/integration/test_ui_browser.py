@@ -20,8 +20,8 @@ from urllib.parse import urlparse
 
 import jsonschema
 import pytest
-from conftest import ROOT, SEEDS, VENV_BIN
 from fakes import HeldEngine, free_port
+from support import ROOT, SEEDS, VENV_BIN
 from test_ask_eval import ASK_SCHEMA
 
 pytestmark = pytest.mark.slow

@@ -4,7 +4,7 @@ tokenizer, truncation and padding off), offsets, overlap, and non-Latin text."""
 from __future__ import annotations
 
 import pytest
-from conftest import SEEDS
+from support import SEEDS
 
 from assistant.ingest.chunking import Chunker, embedding_prefix
 from assistant.ingest.loading import load_paths

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SEEDS
+from support import SEEDS
 
 from assistant.apps.evaluation import answer_matches, evaluate, load_questions, percentile, score_answers
 
@@ -77,7 +77,7 @@ def test_evaluate_report_shape_and_failures_first(hash_settings):
 
 
 def test_both_question_sets_load():
-    from conftest import ROOT
+    from support import ROOT
 
     public = load_questions(SEEDS / "questions.jsonl")
     paraphrases = load_questions(ROOT / "bench" / "paraphrase_questions.jsonl")

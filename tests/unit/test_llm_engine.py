@@ -4,8 +4,7 @@ verification, refusals, follow-ups. Nothing here loads a real model or calls a s
 from __future__ import annotations
 
 import pytest
-from fakes import RecordingChat, fake_chat
-from langchain_core.documents import Document
+from fakes import PASSAGES, A, B, Q, RecordingChat, fake_chat, passage
 from langchain_core.messages import AIMessage
 
 from assistant.answering.engines import get_engine
@@ -15,24 +14,6 @@ from assistant.answering.verify import is_refusal, strip_invalid
 from assistant.errors import EngineError
 from assistant.models.embedders import HashEmbedder
 from assistant.pipeline import Assistant, check_citations
-
-A = ("(MENAFN) Iraq has taken in 450 ISIS detainees from Syria, the deputy foreign minister said on Sunday. "
-     "The talks were held in Baghdad. Officials praised the weather.")
-B = ("The weather was mild. The Iraqi side announced the transfer of about 5,500 ISIS detainees "
-     "from Syria to Iraq. Some will be returned to more than 60 countries.")
-Q = "How many ISIS detainees has Iraq received from Syria?"
-
-
-def passage(doc_id, text, date, source, title, start=0):
-    return Document(id=f"{doc_id}-0", page_content=text,
-                    metadata={"doc_id": doc_id, "date": date, "source": source, "title": title, "url": "",
-                              "start": start, "end": start + len(text), "chunk_id": f"{doc_id}-0", "score": 0.5})
-
-
-PASSAGES = [passage("a.txt", A, "2026-02-02", "MENAFN", "Iraq receives ISIS detainees", start=100),
-            passage("b.txt", B, "2026-01-21", "Kurdistan24", "Transfer of detainees announced")]
-
-
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS
+from support import SEEDS
 
 from assistant.ingest.cleaning import clean_article, date_to_int, normalize_date, split_paragraphs
 from assistant.ingest.loading import load_paths

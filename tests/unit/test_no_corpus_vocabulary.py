@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 
-from conftest import AU_NEWS, ROOT, seed_files
+from support import AU_NEWS, ROOT, seed_files
 
 PACKAGE = ROOT / "assistant"
 

@@ -165,7 +165,7 @@ def test_retrieval_metrics_by_hand():
 
 
 def test_question_set_loads_and_bad_lines_are_named(tmp_path):
-    from conftest import SEEDS
+    from support import SEEDS
 
     qs = load_questions(SEEDS / "questions.jsonl")
     assert len(qs) >= 30 and sum(not q.answerable for q in qs) >= 6 and any(q.history for q in qs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from support import ROOT
 
 from assistant.errors import SettingsError
 from assistant.settings import Settings
