@@ -12,7 +12,6 @@ whenever the index holds ``k`` distinct passages.
 
 from __future__ import annotations
 
-import calendar
 import re
 import threading
 from collections.abc import Sequence
@@ -26,37 +25,11 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
-from assistant.errors import FilterError, IndexStateError
+from assistant.errors import IndexStateError
 from assistant.index.keyword import KeywordIndex
 from assistant.index.layout import IndexDir
-from assistant.settings import RETRIEVAL_MODES, Settings
-
-
-def parse_date_bound(value: str | None, *, upper: bool, name: str) -> int | None:
-    """'2026', '2026-02' or '2026-02-02' -> 20260202-style int (first or last day for partial dates)."""
-    if value is None or str(value).strip() == "":
-        return None
-    v = str(value).strip()
-    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", v)
-    try:
-        if not m:
-            raise ValueError
-        year = int(m[1])
-        month = int(m[2]) if m[2] else (12 if upper else 1)
-        if m[3]:
-            day = int(m[3])
-        else:
-            day = calendar.monthrange(year, month)[1] if upper else 1
-        calendar.weekday(year, month, day)  # validates
-    except (ValueError, calendar.IllegalMonthError):
-        raise FilterError(f"{name}: not a date: {value!r} (use YYYY-MM-DD, YYYY-MM or YYYY)") from None
-    return year * 10000 + month * 100 + day
-
-
-def _check_mode(mode: str) -> str:
-    if mode not in RETRIEVAL_MODES:
-        raise FilterError(f"mode: unknown retrieval mode {mode!r} (choose from {', '.join(RETRIEVAL_MODES)})")
-    return mode
+from assistant.retrieval.filters import Filters, check_mode, parse_date_bound
+from assistant.settings import Settings
 
 
 def rrf_fuse(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
@@ -108,7 +81,7 @@ class NewsRetriever(BaseRetriever):
 
     def __init__(self, **data: Any) -> None:
         # validated here, not in a pydantic validator, so callers get FilterError's one line
-        _check_mode(data.get("mode", "hybrid"))
+        check_mode(data.get("mode", "hybrid"))
         parse_date_bound(data.get("date_from"), upper=False, name="date_from")
         parse_date_bound(data.get("date_to"), upper=True, name="date_to")
         super().__init__(**data)
@@ -150,10 +123,10 @@ class NewsRetriever(BaseRetriever):
                                 k: int | None = None, mode: str | None = None, date_from: str | None = None,
                                 date_to: str | None = None, sources: list[str] | None = None) -> list[Document]:
         k = self.k if k is None else int(k)
-        mode = _check_mode(mode or self.mode)
-        lo = parse_date_bound(date_from if date_from is not None else self.date_from, upper=False, name="date_from")
-        hi = parse_date_bound(date_to if date_to is not None else self.date_to, upper=True, name="date_to")
-        wanted_sources = sources if sources is not None else self.sources
+        mode = check_mode(mode or self.mode)
+        filters = Filters.parse(date_from if date_from is not None else self.date_from,
+                                date_to if date_to is not None else self.date_to,
+                                sources if sources is not None else self.sources)
 
         snap = self._load()
         table = snap.table
@@ -165,11 +138,11 @@ class NewsRetriever(BaseRetriever):
                 raise IndexStateError(f"the index was built with embedder {snap.embedder!r} but {name!r} is "
                                       f"configured: set ASSISTANT_EMBEDDER or run `assistant ingest` again")
 
-        allowed = self._allowed_mask(table, lo, hi, wanted_sources)
+        allowed = filters.mask(table)
         n_allowed = int(allowed.sum())
         if n_allowed == 0:
             return []
-        where = self._where(lo, hi, table, wanted_sources)
+        where = filters.where(table)
         bm25_scores = table.scores(query) if mode != "dense" else None
         query_vec = self._get_embedder().embed_query(query) if mode != "bm25" else None
 
@@ -293,43 +266,6 @@ class NewsRetriever(BaseRetriever):
                 break
         picked.sort(key=lambda cs: -cs[1])
         return picked
-
-    def _match_sources(self, table: KeywordIndex, wanted: list[str] | None) -> set[str] | None:
-        if not wanted:
-            return None
-        lowered = {w.strip().casefold() for w in wanted if w.strip()}
-        return {m.get("source", "") for m in table.metas if m.get("source", "").casefold() in lowered}
-
-    def _allowed_mask(self, table: KeywordIndex, lo: int | None, hi: int | None,
-                      wanted: list[str] | None) -> np.ndarray:
-        dates = np.array([m.get("date_int", 0) for m in table.metas])
-        mask = np.ones(len(table), dtype=bool)
-        if lo is not None or hi is not None:
-            mask &= dates > 0
-            if lo is not None:
-                mask &= dates >= lo
-            if hi is not None:
-                mask &= dates <= hi
-        srcs = self._match_sources(table, wanted)
-        if srcs is not None:
-            mask &= np.array([m.get("source", "") in srcs for m in table.metas])
-        return mask
-
-    def _where(self, lo: int | None, hi: int | None, table: KeywordIndex, wanted: list[str] | None) -> dict | None:
-        clauses: list[dict] = []
-        if lo is not None or hi is not None:
-            clauses.append({"date_int": {"$gt": 0}})
-            if lo is not None:
-                clauses.append({"date_int": {"$gte": lo}})
-            if hi is not None:
-                clauses.append({"date_int": {"$lte": hi}})
-        srcs = self._match_sources(table, wanted)
-        if srcs is not None:
-            clauses.append({"source": {"$in": sorted(srcs) or ["\x00none"]}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
 
 def _round(x: float | None) -> float | None:
     return None if x is None else round(float(x), 6)

@@ -30,7 +30,7 @@ def test_modules_raise_the_shared_classes():
     from assistant.index import layout as index
     from assistant.index import vectors as vectorstore
     from assistant.models import chat as llm
-    from assistant.retrieval import retriever as retrieval
+    from assistant.retrieval import filters as retrieval
 
     assert settings.SettingsError is errors.SettingsError and retrieval.FilterError is errors.FilterError
     assert index.IndexStateError is errors.IndexStateError and vectorstore.ChromaStoreError is errors.ChromaStoreError

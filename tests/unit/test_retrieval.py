@@ -7,8 +7,9 @@ import pytest
 from assistant.apps.evaluation import evaluate_retrieval, first_relevant_rank, load_questions, retrieval_metrics
 from assistant.errors import FilterError
 from assistant.ingest.indexer import Indexer
+from assistant.retrieval.filters import parse_date_bound
 from assistant.retrieval.followup import retrieval_query
-from assistant.retrieval.retriever import NewsRetriever, _shingles, jaccard, parse_date_bound, rrf_fuse
+from assistant.retrieval.retriever import NewsRetriever, _shingles, jaccard, rrf_fuse
 
 
 def test_rrf_by_hand():

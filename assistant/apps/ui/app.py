@@ -75,7 +75,7 @@ def read_article_text(settings: Settings, doc_id: str) -> str | None:
 def parse_filters(date_from: str | None, date_to: str | None, outlets: Sequence[str] | None) -> dict:
     """The retrieval filters from the UI's fields (empty ones left out); a bad date raises
     ``FilterError`` with a one-line message."""
-    from assistant.retrieval.retriever import parse_date_bound
+    from assistant.retrieval.filters import parse_date_bound
 
     date_from, date_to = (date_from or "").strip() or None, (date_to or "").strip() or None
     parse_date_bound(date_from, upper=False, name="date_from")
