@@ -178,11 +178,13 @@ def test_non_editable_install_ships_the_prompts(tmp_path):
         str(ROOT))
     [wheel] = (tmp_path / "dist").glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"assistant/prompts/answer.txt", "assistant/prompts/condense.txt"} <= set(names)
+    assert {"assistant/prompts/answer.txt", "assistant/prompts/condense.txt", "assistant/apps/ui/static/ui.css",
+            "assistant/apps/ui/static/ui.js"} <= set(names)
     target = tmp_path / "site"
     run(sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel))
     code = ("import assistant.answering.prompts as p, pathlib; "
             f"assert pathlib.Path(p.__file__).is_relative_to(pathlib.Path(r'{target}')), p.__file__; "
-            "print(p.prompts_dir()); assert 'Question: {question}' in p.load_prompt('answer')")
+            "print(p.prompts_dir()); assert 'Question: {question}' in p.load_prompt('answer'); "
+            "from assistant.apps.ui import app; assert 'openCitation' in app.page_head() and app.page_css()")
     out = run(sys.executable, "-c", code, env={"PYTHONPATH": str(target)}, cwd=str(tmp_path)).stdout
     assert out.strip() == str(target / "assistant" / "prompts")
