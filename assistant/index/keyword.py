@@ -14,6 +14,7 @@ import numpy as np
 
 from assistant.text.words import tokenize
 
+
 def keyword_text(text: str, meta: dict) -> str:
     """What BM25 scores for a chunk: its article's title and outlet, then its text."""
     return "\n".join(x for x in (meta.get("title", ""), meta.get("source", ""), text) if x)
