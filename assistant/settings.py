@@ -40,12 +40,17 @@ class Settings:
     seeds_dir: Path = setting(Path("seeds"), "default corpus folder for ingest")
     index_dir: Path = setting(Path("index"), "on-disk store: Chroma, BM25, manifest, cleaned texts")
     cache_dir: Path = setting(help="tokenizer files and other caches", factory=lambda: Path(_default_cache_dir()))
-    chroma_url: str = setting("", "use a Chroma server (http://host:port) instead of the embedded store")
+    chroma_url: str = setting("", "use a Chroma server (http://host:port) instead of the embedded store: it then holds "
+                                  "everything the index needs, and several app servers can share it")
+    corpus: str = setting("news", "the corpus's name: its Chroma collections are <corpus>_chunks, _articles, _catalog "
+                                  "(several corpora can share one Chroma server)")
     # embedding + chunking (their values are part of the index fingerprint)
     embedder: str = setting("minilm", "'minilm' (packaged all-MiniLM-L6-v2), 'sentence-transformers:/path', or 'hash' "
                                       "(tests)")
     chunk_tokens: int = setting(160, "target chunk size in tiktoken (cl100k) tokens")
     chunk_overlap: int = setting(40, "overlap between neighbouring chunks, in tiktoken tokens (whole sentences)")
+    ingest_batch: int = setting(512, "ingest commits articles in batches of about this many chunks (a kill loses at "
+                                     "most the batch in flight; memory holds one batch)")
     # retrieval
     k: int = setting(4, "passages returned by retrieval")
     mode: str = setting("hybrid", "retrieval mode: hybrid, dense or bm25")
@@ -142,6 +147,13 @@ class Settings:
             raise SettingsError(f"{ENV_PREFIX}RERANK_DEPTH / RERANK_KEYWORD_WEIGHT: must not be negative")
         if not 0 < self.dedup_threshold <= 1:
             raise SettingsError(f"{ENV_PREFIX}DEDUP_THRESHOLD: must be in (0, 1], got {self.dedup_threshold}")
+        if self.ingest_batch < 1:
+            raise SettingsError(f"{ENV_PREFIX}INGEST_BATCH: must be at least 1, got {self.ingest_batch}")
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,40}[A-Za-z0-9]", self.corpus):
+            raise SettingsError(f"{ENV_PREFIX}CORPUS: 3 to 42 letters, digits, '.', '_' or '-', starting and ending "
+                                f"with a letter or digit, got {self.corpus!r}")
         if self.max_upload_mb <= 0:
             raise SettingsError(f"{ENV_PREFIX}MAX_UPLOAD_MB: must be more than 0, got {self.max_upload_mb}")
         if not 1 <= self.ui_port <= 65535:

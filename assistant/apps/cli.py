@@ -175,9 +175,10 @@ def cmd_remove(args, settings: Settings) -> int:
 
 
 def cmd_list(args, settings: Settings) -> int:
-    from assistant.index.layout import IndexDir
+    from assistant.index.catalog import Catalog
 
-    rows = [{k: v for k, v in r.items() if k != "origin_file"} for r in IndexDir(settings.index_dir).article_rows()]
+    rows = [{k: v for k, v in r.items() if k != "origin_file"}
+            for r in Catalog.open(settings).snapshot().article_rows()]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
@@ -194,10 +195,11 @@ def cmd_list(args, settings: Settings) -> int:
 
 
 def ensure_index(settings: Settings) -> None:
-    """Build the index from the seeds when it is empty (said on stderr)."""
+    """Build the index from the seeds when it is empty or of an earlier format (said on stderr)."""
+    from assistant.index.catalog import Catalog
     from assistant.index.layout import IndexDir
 
-    if IndexDir(settings.index_dir).read_manifest().docs:
+    if not IndexDir(settings.index_dir).legacy_manifest.exists() and not Catalog.open(settings).snapshot().empty:
         return
     say(f"the index at {settings.index_dir} is empty: building it from {settings.seeds_dir} first")
     report = ingest_with_progress(settings, [settings.seeds_dir])
@@ -412,7 +414,7 @@ def cmd_serve(args, settings: Settings) -> int:
     import time
 
     from assistant.apps.ui import app as ui
-    from assistant.index.layout import IndexDir
+    from assistant.index.catalog import Catalog
 
     if not ui.is_loopback(settings.ui_host) and not settings.ui_logins():
         say(f"warning: serving on {settings.ui_host} without a login: anyone who can reach port {settings.ui_port} "
@@ -430,7 +432,7 @@ def cmd_serve(args, settings: Settings) -> int:
         demo = ui.serve(settings, assistant, block=False)
     except OSError as exc:
         raise CommandError(f"cannot listen on {settings.ui_host}:{settings.ui_port}: {exc}") from None
-    docs = len(IndexDir(settings.index_dir).read_manifest().docs)
+    docs = Catalog.open(settings).store.articles.count()
     shown_host = "127.0.0.1" if settings.ui_host in ("0.0.0.0", "::", "") else settings.ui_host
     say(f"the chat UI is on http://{shown_host}:{settings.ui_port} ({docs} articles; engine "
         f"{ui.engine_label(assistant)}{'; login required' if settings.ui_logins() else ''}); Ctrl-C stops it")

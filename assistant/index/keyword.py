@@ -1,18 +1,27 @@
-"""The BM25 keyword index (bm25s), persisted next to the chunk table it scores.
+"""The BM25 keyword index: tantivy (a maintained, incremental search library: segments merged in the
+background, deletes by term), over our own tokens (``text.words``: stemmed, stop words out, numbers
+by value), in this process's local folder (``<index>/keyword/``).
 
-One ``KeywordIndex`` is an immutable snapshot written to its own folder
-(``index/keyword/<generation>/``): ingest writes a new one and then switches the
-manifest to it, so a reader always sees BM25 scores and chunk texts of one generation.
+It is a cache of the chunks in Chroma: ``sync`` makes it hold exactly the chunks of the catalog's live
+article versions, adding and deleting only what changed since it last synced (its ``synced.json``
+says which versions it holds). The writer syncs it after every commit; a reader whose catalog moved
+on (another process or another machine wrote) syncs it before searching, so with a Chroma server
+every replica builds and refreshes its own from the server. Hits of versions a reader's snapshot
+does not list are dropped by the retriever, so a keyword index ahead of or behind the snapshot is
+never seen half-way.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from assistant.text.words import tokenize
+
+FIELDS = ("chunk_id", "version", "date_int", "source", "body")
+SCHEMA_VERSION = 2
 
 
 def keyword_text(text: str, meta: dict) -> str:
@@ -20,59 +29,174 @@ def keyword_text(text: str, meta: dict) -> str:
     return "\n".join(x for x in (meta.get("title", ""), meta.get("source", ""), text) if x)
 
 
-class KeywordIndex:
-    """BM25 over a chunk table: ``ids``, ``texts`` (what was indexed) and ``metas``."""
+def _schema():
+    import tantivy
 
-    def __init__(self, ids: list[str], texts: list[str], metas: list[dict], bm25=None, tokens=None):
-        self.ids = ids
-        self.texts = texts
-        self.metas = metas
-        self.position = {cid: i for i, cid in enumerate(ids)}
-        if bm25 is None and ids:
-            bm25 = _build(tokens if tokens is not None else
-                          [tokenize(keyword_text(t, m)) for t, m in zip(texts, metas, strict=False)])
-        self.bm25 = bm25
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("chunk_id", stored=True, tokenizer_name="raw")
+    sb.add_text_field("doc_id", stored=True, tokenizer_name="raw")
+    sb.add_text_field("version", stored=False, tokenizer_name="raw")
+    sb.add_integer_field("date_int", indexed=True, fast=True)
+    sb.add_text_field("source", stored=False, tokenizer_name="raw")  # case-folded outlet
+    sb.add_text_field("body", stored=False, tokenizer_name="words", index_option="freq")
+    return sb.build()
+
+
+class KeywordIndex:
+    def __init__(self, folder: Path):
+        import tantivy
+
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._state_path = self.folder / "synced.json"
+        state = self._read_state()
+        if state.get("schema") != SCHEMA_VERSION:  # a new layout: start over
+            for f in self.folder.iterdir():
+                if f.is_file():
+                    f.unlink()
+            state = {}
+        self.schema = _schema()
+        self.index = tantivy.Index(self.schema, path=str(self.folder), reuse=True)
+        # our tokens are already words: the index splits them on spaces and nothing else
+        self.index.register_tokenizer("words", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+        self.versions: set[str] = set(state.get("versions", []))
+        self.catalog_version = int(state.get("catalog_version", -1))
+        self._lock = threading.Lock()
+
+    def _read_state(self) -> dict:
+        try:
+            return json.loads(self._state_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    # ------------------------------------------------------------------ search
+    def search(self, query: str, limit: int, *, date_from: int | None = None, date_to: int | None = None,
+               sources: Iterable[str] | None = None, exclude: set[str] = frozenset(),
+               match_all: bool = False) -> list[tuple[str, str, float]]:
+        """(chunk id, doc_id, BM25 score) of the best ``limit`` chunks, best first, the filters applied
+        in the index (``sources``: outlets, any case). ``match_all``: chunks without any of the words
+        too, at score 0, after those with them (skipping ``exclude``)."""
+        import tantivy
+
+        tokens = list(dict.fromkeys(tokenize(query)))
+        if limit <= 0 or not (tokens or match_all):
+            return []
+        must = []
+        if not match_all:
+            must.append((tantivy.Occur.Must, tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "body", t)) for t in tokens])))
+        if date_from is not None or date_to is not None:
+            must.append((tantivy.Occur.Must, tantivy.Query.range_query(
+                self.schema, "date_int", tantivy.FieldType.Integer, max(1, date_from or 1), date_to)))
+        if sources is not None:
+            wanted = [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "source", s.strip().casefold()))
+                      for s in sources if s.strip()]
+            must.append((tantivy.Occur.Must, tantivy.Query.boolean_query(wanted) if wanted
+                         else tantivy.Query.empty_query()))
+        query_ = tantivy.Query.boolean_query(must) if must else tantivy.Query.all_query()
+        searcher = self.index.searcher()
+        if match_all:
+            hits = searcher.search(query_, limit + len(exclude), count=False).hits
+            rows = [searcher.doc(address) for _, address in hits]
+            out = [(r["chunk_id"][0], r["doc_id"][0], 0.0) for r in rows if r["chunk_id"][0] not in exclude]
+            return sorted(out)[:limit]
+        hits = searcher.search(query_, limit, count=False).hits
+        out = []
+        for score, address in hits:
+            row = searcher.doc(address)
+            out.append((row["chunk_id"][0], row["doc_id"][0], float(score)))
+        return out
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self.index.searcher().num_docs
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk, in table order."""
-        if not self.ids:
-            return np.zeros(0)
-        q = [t for t in tokenize(query) if t in self.bm25.vocab_dict]
-        if not q:
-            return np.zeros(len(self.ids))
-        return np.asarray(self.bm25.get_scores(q), dtype=float)
+    def chunk_ids(self) -> set[str]:
+        """Every chunk id in the index (for checks and repairs: it reads them all)."""
+        import tantivy
 
-    # -------------------------------------------------------------- persistence
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=False)
-        with open(folder / "chunks.jsonl", "w", encoding="utf-8") as f:
-            for cid, text, meta in zip(self.ids, self.texts, self.metas, strict=False):
-                f.write(json.dumps({"id": cid, "text": text, "meta": meta}, ensure_ascii=False) + "\n")
-        if self.bm25 is not None:
-            self.bm25.save(str(folder / "bm25"), show_progress=False)
+        searcher = self.index.searcher()
+        hits = searcher.search(tantivy.Query.all_query(), max(1, searcher.num_docs), count=False).hits
+        return {searcher.doc(address)["chunk_id"][0] for _, address in hits}
 
-    @classmethod
-    def load(cls, folder: Path) -> KeywordIndex:
-        import bm25s
+    # ------------------------------------------------------------------ keeping it in step with Chroma
+    def sync(self, live, catalog_version: int, chunks_of) -> tuple[int, int]:
+        """Hold exactly the chunks of the live versions of catalog version ``catalog_version``: add the
+        new ones (``chunks_of(versions)`` yields their ``ChunkRow``s from Chroma), delete the gone ones.
+        ``live``: the set of versions, or a function returning it (read only when this folder is not
+        already at that catalog version). Returns the (added, deleted) version counts."""
+        from filelock import FileLock
 
-        ids, texts, metas = [], [], []
-        with open(folder / "chunks.jsonl", encoding="utf-8") as f:
-            for line in f:
-                row = json.loads(line)
-                ids.append(row["id"])
-                texts.append(row["text"])
-                metas.append(row["meta"])
-        bm25 = bm25s.BM25.load(str(folder / "bm25")) if ids else None
-        return cls(ids, texts, metas, bm25=bm25)
+        with self._lock, FileLock(str(self.folder / ".sync.lock")):
+            state = self._read_state()  # another process may have synced the same folder meanwhile
+            self.versions = set(state.get("versions", self.versions))
+            if int(state.get("catalog_version", -1)) == catalog_version:
+                self.catalog_version = catalog_version
+                self.index.reload()
+                return 0, 0
+            live = set(live() if callable(live) else live)
+            add = sorted(live - self.versions)
+            drop = sorted(self.versions - live)
+            if add or drop:
+                self._write(add, drop, chunks_of)
+            self.versions = live
+            self.catalog_version = catalog_version
+            self._save_state()
+            self.index.reload()
+            return len(add), len(drop)
+
+    def update(self, add: Sequence[str], drop: Sequence[str], catalog_version: int, chunks_of) -> None:
+        """The writer's step after the commit that moved the catalog to ``catalog_version``: add and drop
+        exactly these versions. In step only if this index was at the version before (or a reader has
+        synced it to this one already); otherwise it is marked behind, and the next writer or reader
+        syncs it in full."""
+        from filelock import FileLock
+
+        with self._lock, FileLock(str(self.folder / ".sync.lock")):
+            state = self._read_state()
+            self.versions = set(state.get("versions", self.versions))
+            before = int(state.get("catalog_version", -1))
+            if before != catalog_version:
+                self._write(add, drop, chunks_of)
+                self.versions = (self.versions - set(drop)) | set(add)
+            self.catalog_version = catalog_version if before in (catalog_version - 1, catalog_version) else -1
+            self._save_state()
+            self.index.reload()
+
+    def _write(self, add: Sequence[str], drop: Sequence[str], chunks_of) -> None:
+        import tantivy
+
+        writer = self.index.writer(50_000_000, 1)
+        try:
+            for version in drop:
+                writer.delete_documents_by_term("version", version)
+            for version in add:  # an interrupted sync may have left some of them: never twice
+                writer.delete_documents_by_term("version", version)
+            for row in chunks_of(add):
+                doc = tantivy.Document()
+                doc.add_text("chunk_id", row.id)
+                doc.add_text("doc_id", row.meta.get("doc_id", ""))
+                doc.add_text("version", row.version)
+                doc.add_integer("date_int", int(row.meta.get("date_int") or 0))
+                doc.add_text("source", (row.meta.get("source") or "").casefold())
+                doc.add_text("body", " ".join(tokenize(keyword_text(row.text, row.meta))) or "\u2205")
+                writer.add_document(doc)
+            writer.commit()
+        finally:
+            writer.wait_merging_threads()
+
+    def _save_state(self) -> None:
+        from assistant.index.layout import atomic_write
+
+        atomic_write(self._state_path, json.dumps({"schema": SCHEMA_VERSION, "catalog_version": self.catalog_version,
+                                                   "versions": sorted(self.versions)}))
 
 
-def _build(corpus_tokens: list[list[str]]):
-    import bm25s
+_OPEN: dict[str, KeywordIndex] = {}
 
-    bm25 = bm25s.BM25()
-    # bm25s needs at least one token per document
-    bm25.index([toks or ["\u2205"] for toks in corpus_tokens], show_progress=False)
-    return bm25
+
+def open_keyword_index(folder: Path) -> KeywordIndex:
+    """This process's keyword index in ``folder`` (one per folder: tantivy allows one writer)."""
+    key = str(Path(folder).resolve())
+    if key not in _OPEN:
+        _OPEN[key] = KeywordIndex(folder)
+    return _OPEN[key]

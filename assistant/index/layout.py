@@ -1,71 +1,67 @@
-"""The on-disk index folder (default ``index/``) and consistent reads of it.
+"""The index's local folder (default ``index/``) and the record of one indexed article.
 
     index/
-      manifest.json          the source of truth: documents, their chunk ids, the keyword generation
-      articles/<key>.json    each article's cleaned text and metadata (citations quote it by offsets)
-      keyword/<generation>/  BM25 + chunk table, one immutable folder per ingest
-      chroma/                Chroma's files (unless ASSISTANT_CHROMA_URL points at a server)
-      .lock                  held by the one writer
+      chroma/          Chroma's files: chunks (vectors, texts, sentence vectors), articles, catalog
+                       state (unless ASSISTANT_CHROMA_URL points at a server, which then holds all of it)
+      keyword/         this process's BM25 keyword index (tantivy), synced from the chunks in Chroma
+      catalog.stamp    changes with every commit of the embedded store (readers reload on a change)
+      .lock            held by the one writer of the embedded store
+      uploads/         files uploaded through the chat UI
 
-Writers (``assistant.ingest.indexer``) add new chunks to Chroma first, then write a new keyword
-generation and atomically replace ``manifest.json``, and only then delete old chunks.
-Readers take the manifest as one snapshot and ignore Chroma ids it does not list, so they
-never see half an ingest.
+What is indexed is what Chroma's article records (``DocEntry``) say: a chunk belongs to the corpus
+only while an article record lists its version, so a reader never sees half an ingest, and chunks
+of an unfinished ingest are invisible orphans until a writer removes them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-
-from assistant.errors import IndexStateError
-
-MANIFEST_VERSION = 1
 
 
 @dataclass
 class DocEntry:
+    """One indexed article: its metadata, where it came from, and which chunks hold it."""
+
     doc_id: str
-    title: str
-    date: str | None
-    source: str
-    url: str
-    dateline: str
-    content_hash: str
-    origin_file: str
-    root: str
-    article_file: str
-    chunk_ids: list[str] = field(default_factory=list)
+    title: str = ""
+    date: str | None = None
+    source: str = ""
+    url: str = ""
+    dateline: str = ""
+    content_hash: str = ""
+    origin_file: str = ""
+    root: str = ""
+    version: str = ""  # identifies this text under these chunk/embedder settings; its chunks' id prefix
+    chunks: int = 0  # chunk ids: f"{version}-{i:04d}" for i < chunks
+    extractor: str = ""  # how its text was read (html pages: "trafilatura" or "html.parser")
+    author: str = ""
 
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
+    @property
+    def chunk_ids(self) -> list[str]:
+        return [chunk_id(self.version, i) for i in range(self.chunks)]
 
-    @classmethod
-    def from_json(cls, d: dict) -> DocEntry:
-        return cls(**d)
-
-
-@dataclass
-class Manifest:
-    fingerprint: str = ""
-    embedder: str = ""
-    generation: str = ""
-    docs: dict[str, DocEntry] = field(default_factory=dict)
-
-    def to_json(self) -> dict:
-        return {"version": MANIFEST_VERSION, "fingerprint": self.fingerprint, "embedder": self.embedder,
-                "generation": self.generation, "docs": {k: v.to_json() for k, v in sorted(self.docs.items())}}
+    def to_meta(self) -> dict:
+        """As Chroma metadata (no None values)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
     @classmethod
-    def from_json(cls, d: dict) -> Manifest:
-        if d.get("version") != MANIFEST_VERSION:
-            raise IndexStateError(f"manifest version {d.get('version')} is not supported; rebuild the index")
-        return cls(fingerprint=d["fingerprint"], embedder=d["embedder"], generation=d["generation"],
-                   docs={k: DocEntry.from_json(v) for k, v in d["docs"].items()})
+    def from_meta(cls, meta: dict) -> DocEntry:
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in meta.items() if k in names}
+        values["date"] = values.get("date") or None
+        return cls(**values)
+
+
+def chunk_id(version: str, index: int) -> str:
+    return f"{version}-{index:04d}"
+
+
+def version_of(chunk: str) -> str:
+    """The article version a chunk id belongs to."""
+    return chunk.rpartition("-")[0]
 
 
 class IndexDir:
@@ -73,12 +69,8 @@ class IndexDir:
         self.path = Path(path)
 
     @property
-    def manifest_path(self) -> Path:
-        return self.path / "manifest.json"
-
-    @property
-    def articles_dir(self) -> Path:
-        return self.path / "articles"
+    def chroma_dir(self) -> Path:
+        return self.path / "chroma"
 
     @property
     def keyword_dir(self) -> Path:
@@ -88,43 +80,23 @@ class IndexDir:
     def lock_path(self) -> Path:
         return self.path / ".lock"
 
-    def read_manifest(self) -> Manifest:
-        if not self.manifest_path.exists():
-            return Manifest()
-        try:
-            return Manifest.from_json(json.loads(self.manifest_path.read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise IndexStateError(f"{self.manifest_path}: unreadable manifest ({exc}); rebuild the index") from None
+    @property
+    def stamp_path(self) -> Path:
+        return self.path / "catalog.stamp"
 
-    def article_rows(self) -> list[dict]:
-        """The indexed articles, by doc_id: what `assistant list` and the UI's corpus panel show."""
-        docs = self.read_manifest().docs
-        return [{"doc_id": d.doc_id, "title": d.title, "date": d.date, "source": d.source, "url": d.url,
-                 "chunks": len(d.chunk_ids), "origin_file": d.origin_file}
-                for d in sorted(docs.values(), key=lambda d: d.doc_id)]
+    @property
+    def legacy_manifest(self) -> Path:
+        """The manifest of the index format before the catalog moved into Chroma."""
+        return self.path / "manifest.json"
 
-    def manifest_stamp(self) -> tuple[int, int]:
-        """Changes whenever a new manifest is written (readers use it to reload)."""
+    def read_stamp(self) -> str:
         try:
-            st = self.manifest_path.stat()
-            return st.st_mtime_ns, st.st_ino
+            return self.stamp_path.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
-            return 0, 0
+            return ""
 
-    def write_manifest(self, manifest: Manifest) -> None:
-        atomic_write(self.manifest_path, json.dumps(manifest.to_json(), ensure_ascii=False, indent=1))
-
-    def article_key(self, doc_id: str, content_hash: str) -> str:
-        return hashlib.sha256(f"{doc_id}\x00{content_hash}".encode()).hexdigest()[:32] + ".json"
-
-    def write_article(self, key: str, record: dict) -> None:
-        self.articles_dir.mkdir(parents=True, exist_ok=True)
-        target = self.articles_dir / key
-        if not target.exists():
-            atomic_write(target, json.dumps(record, ensure_ascii=False))
-
-    def read_article(self, key: str) -> dict:
-        return json.loads((self.articles_dir / key).read_text(encoding="utf-8"))
+    def write_stamp(self, text: str) -> None:
+        atomic_write(self.stamp_path, text)
 
 
 def atomic_write(path: Path, text: str) -> None:

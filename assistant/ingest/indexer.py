@@ -1,8 +1,18 @@
-"""Incremental ingest and removal: files -> cleaned articles -> chunks -> Chroma + BM25.
+"""Incremental ingest and removal: files -> cleaned articles -> chunks -> Chroma (+ the keyword index).
 
-A document is re-embedded only when its content hash or the index fingerprint (chunker and
-embedder settings) changed. Files gone from a re-ingested folder are removed (only documents
-that came through that folder). A file that fails to load keeps whatever it had indexed.
+Articles stream in (``loading.iter_load``) and are committed in bounded batches (about
+``ASSISTANT_INGEST_BATCH`` chunks): each batch is planned (new, changed, unchanged), its chunks'
+sentences embedded once (a chunk's vector is the mean of its sentences' vectors, and the sentence
+vectors are stored with it, so no question ever embeds a passage again), written to Chroma, then its
+article records are written (the commit: readers see those articles whole from then on), then the
+chunks of the versions it replaced are deleted and the keyword index follows. Memory holds one batch,
+whatever the size of the input file; a killed ingest loses at most the batch in flight, and a re-run
+resumes (committed articles are unchanged, so they cost nothing).
+
+An article is re-embedded only when its content hash or the index fingerprint (chunker, cleaner and
+embedder settings) changed. Files gone from a re-ingested folder are removed (only articles that came
+through that folder), and records gone from a re-read JSON file once that file is done. A file that
+fails to load keeps whatever it had indexed.
 """
 
 from __future__ import annotations
@@ -16,22 +26,26 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.errors import IndexStateError
-from assistant.index.keyword import KeywordIndex
-from assistant.index.layout import DocEntry, IndexDir, Manifest
-from assistant.ingest.chunking import CHUNKER_VERSION, Chunk, chunker_for, embedding_prefix
-from assistant.ingest.cleaning import CLEANER_VERSION, date_to_int
-from assistant.ingest.loading import Article, LoadError, load_paths
-from assistant.settings import Settings
+import numpy as np
 
-Progress = Callable[[int, int], None]  # (done, total) chunks embedded
+from assistant.errors import IndexStateError
+from assistant.index.catalog import Catalog
+from assistant.index.layout import DocEntry, IndexDir, chunk_id
+from assistant.ingest.chunking import CHUNKER_VERSION, Chunk, chunker_for
+from assistant.ingest.cleaning import CLEANER_VERSION, date_to_int
+from assistant.ingest.loading import JSON_SUFFIXES, Article, FileDone, LoadError, Scanned, iter_load
+from assistant.settings import Settings
+from assistant.text.sentences import sentence_spans
+
+Progress = Callable[[int, int], None]  # (done, total) chunks embedded in the current batch
+VECTORS_VERSION = "sentence-mean-1"  # how chunk vectors are made: part of the fingerprint
 
 
 def fingerprint(embedder_name: str, chunk_tokens: int, chunk_overlap: int, word_piece_limit: int) -> str:
     """Identifies everything that shapes chunks and vectors: change it and ingest re-embeds."""
     raw = json.dumps({"embedder": embedder_name, "chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap,
-                      "limit": word_piece_limit, "chunker": CHUNKER_VERSION, "cleaner": CLEANER_VERSION},
-                     sort_keys=True)
+                      "limit": word_piece_limit, "chunker": CHUNKER_VERSION, "cleaner": CLEANER_VERSION,
+                      "vectors": VECTORS_VERSION}, sort_keys=True)
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -48,6 +62,7 @@ class IngestReport:
     total_chunks: int = 0
     seconds: float = 0.0
     stored: list[str] = field(default_factory=list)  # uploads only: files kept in the uploads folder
+    cleaned_versions: int = 0  # article versions an earlier, unfinished writer had left behind, removed
 
     @property
     def ok(self) -> bool:
@@ -70,8 +85,21 @@ class IngestReport:
                 "total_chunks": self.total_chunks, "seconds": round(self.seconds, 3)}
 
 
+@dataclass
+class _Planned:
+    """An article of the batch waiting to be written: its new record and, when it must be embedded,
+    its chunks."""
+
+    entry: DocEntry
+    text: str
+    chunks: list[Chunk] | None  # None: unchanged text, only its record is rewritten (a moved file)
+    old: DocEntry | None
+    kind: str  # added | updated | reindexed | unchanged
+
+
 class Indexer:
-    """Writes one index folder. Every public method takes the writer lock."""
+    """Writes one corpus (an index folder, or a corpus in a Chroma server). Every public method holds
+    the writer lock (or lease) while it works."""
 
     def __init__(self, settings: Settings, embedder=None, lock_timeout: float = 600.0):
         from assistant.models.embedders import get_embedder
@@ -83,230 +111,266 @@ class Indexer:
         self.fingerprint = fingerprint(self.embedder.name, settings.chunk_tokens, settings.chunk_overlap,
                                        self.embedder.counter.limit)
         self.lock_timeout = lock_timeout
-        self._store = None
+        self.batch_chunks = max(1, settings.ingest_batch)
+        self._store = self._catalog = self._keyword = None
 
+    # ------------------------------------------------------------------ the stores
     @property
     def store(self):
         if self._store is None:
-            from assistant.index.vectors import VectorStore
+            from assistant.index.vectors import open_store
 
-            self._store = VectorStore(self.index.path, self.embedder, self.settings.chroma_url)
+            self._migrate_legacy()
+            self._store = open_store(self.settings, self.embedder)
         return self._store
 
-    def _lock(self):
-        from filelock import FileLock, Timeout
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog(self.index, self.store)
+        return self._catalog
 
-        self.index.path.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.index.lock_path))
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            print(f"waiting for another writer to release {self.index.lock_path} ...", file=sys.stderr)
-            try:
-                lock.acquire(timeout=self.lock_timeout)
-            except Timeout:
-                raise IndexStateError(f"{self.index.lock_path}: another ingest is still running") from None
-        return lock
+    @property
+    def keyword(self):
+        if self._keyword is None:
+            from assistant.index.keyword import open_keyword_index
+
+            self._keyword = open_keyword_index(self.index.keyword_dir)
+        return self._keyword
+
+    def _migrate_legacy(self) -> None:
+        """An index folder of the earlier format (manifest.json, keyword generations, article files) is
+        rebuilt: its files go, the articles are ingested again."""
+        if not self.index.legacy_manifest.exists():
+            return
+        print(f"{self.index.path}: rebuilding an index of an earlier format", file=sys.stderr)
+        for name in ("chroma", "keyword", "articles"):
+            shutil.rmtree(self.index.path / name, ignore_errors=True)
+        self.index.legacy_manifest.unlink()
 
     # ------------------------------------------------------------------ public
     def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
         t0 = time.perf_counter()
-        loaded = load_paths(paths, max_bytes=int(self.settings.max_upload_mb * 2**20))
-        lock = self._lock()
-        try:
-            report = self._apply(loaded.articles, loaded, remove_ids=set(), progress=progress)
-        finally:
-            lock.release()
-        report.errors = loaded.errors + report.errors
+        report = IngestReport()
+        with self.catalog.writer(self.lock_timeout):
+            self._before(report)
+            run = _Run(self, report, progress)
+            for event in iter_load(paths, max_bytes=int(self.settings.max_upload_mb * 2**20)):
+                run.take(event)
+            run.finish()
+            if self._settings_changed:
+                self._reembed_rest(run, report, progress)
+            self._after(report)
         report.seconds = time.perf_counter() - t0
         return report
 
     def remove(self, doc_ids: Iterable[str]) -> IngestReport:
         t0 = time.perf_counter()
-        lock = self._lock()
-        try:
-            manifest = self.index.read_manifest()
-            missing = [d for d in doc_ids if d not in manifest.docs]
+        report = IngestReport()
+        doc_ids = list(dict.fromkeys(doc_ids))
+        with self.catalog.writer(self.lock_timeout):
+            self._before(report)  # a killed earlier remove is finished here, before "not in the index"
+            entries = self.store.get_articles(ids=doc_ids)
+            missing = [d for d in doc_ids if d not in entries]
             if missing:
+                self._after(report)
                 raise IndexStateError(f"not in the index: {', '.join(missing)} (see `assistant list`)")
-            report = self._apply([], None, remove_ids=set(doc_ids), progress=None)
-        finally:
-            lock.release()
+            self._commit_removals(list(entries.values()), report)
+            self._after(report)
         report.seconds = time.perf_counter() - t0
         return report
 
-    # ------------------------------------------------------------------ the work
-    def _apply(self, articles: list[Article], loaded, remove_ids: set[str], progress: Progress | None) -> IngestReport:
-        """The stages of one corpus change: plan, embed the new chunks into Chroma, write the keyword
-        index's new generation, switch the manifest (readers move over at once), clean up."""
-        report = IngestReport()
-        manifest = self.index.read_manifest()
-        old_docs = dict(manifest.docs)
-        new_docs, to_embed = self._plan(articles, loaded, remove_ids, manifest, report)
-        changed = bool(to_embed or report.removed) or any(
-            old_docs[d].to_json() != new_docs[d].to_json() for d in report.unchanged)
-        if not changed and manifest.generation:
-            report.total_docs = len(new_docs)
-            report.total_chunks = sum(len(e.chunk_ids) for e in new_docs.values())
-            return report
-        new_chunks = self._embed(to_embed, progress, report)
-        generation = self._write_keyword_generation(new_docs, new_chunks, manifest.generation)
-        self.index.write_manifest(Manifest(fingerprint=self.fingerprint, embedder=self.embedder.name,
-                                           generation=generation, docs=new_docs))
-        live = self._clean_up(new_docs, keep_generations={generation, manifest.generation})
-        report.total_docs = len(new_docs)
-        report.total_chunks = len(live)
-        return report
+    # ------------------------------------------------------------------ stages
+    def _before(self, report: IngestReport) -> None:
+        """Under the lock: what an unfinished writer left is gone (``Catalog.writer`` did that); the
+        catalog's settings say whether everything must be re-embedded; the keyword index is in step."""
+        report.cleaned_versions = len(self.catalog.recovered)
+        record = self.catalog.settings_record()
+        self._catalog_version = int(record.get("version", 0))
+        self._settings_changed = bool(record) and record.get("fingerprint") != self.fingerprint
+        self._keyword_in_step()
 
-    def _plan(self, articles: list[Article], loaded, remove_ids: set[str], manifest: Manifest,
-              report: IngestReport) -> tuple[dict[str, DocEntry], list[tuple[DocEntry, str]]]:
-        """The documents of the new generation and the (entry, cleaned text) pairs to embed; fills the
-        report's added / updated / unchanged / re-embedded / removed lists and its errors."""
-        old_docs = dict(manifest.docs)
-        settings_changed = bool(old_docs) and manifest.fingerprint != self.fingerprint
-        new_docs = dict(old_docs)
-        to_embed: list[tuple[DocEntry, str]] = []  # (entry, cleaned text)
+    def _after(self, report: IngestReport) -> None:
+        self._keyword_in_step()
+        report.total_docs = self.store.articles.count()
+        report.total_chunks = self.store.chunk_count()
 
-        for art in articles:
-            old = old_docs.get(art.doc_id)
-            if old and old.origin_file != art.origin_file and old.content_hash != art.content_hash \
-                    and Path(old.origin_file).exists():
-                report.errors.append(LoadError(art.origin_file, f"doc_id {art.doc_id!r} is already indexed from "
-                                               f"{old.origin_file}; two articles cannot share a doc_id "
-                                               f"(rename the file or `assistant remove {art.doc_id}` first)"))
-                continue
-            entry = DocEntry(doc_id=art.doc_id, title=art.title, date=art.date, source=art.source, url=art.url,
-                             dateline=art.dateline, content_hash=art.content_hash, origin_file=art.origin_file,
-                             root=art.root, article_file=self.index.article_key(art.doc_id, art.content_hash))
-            if old and old.content_hash == art.content_hash and not settings_changed:
-                entry.chunk_ids = old.chunk_ids
-                new_docs[art.doc_id] = entry
-                report.unchanged.append(art.doc_id)
-                continue
-            self.index.write_article(entry.article_file, {**art.metadata(), "text": art.text,
-                                                          "content_hash": art.content_hash})
-            new_docs[art.doc_id] = entry
-            to_embed.append((entry, art.text))
-            if not old:
-                report.added.append(art.doc_id)
-            elif old.content_hash == art.content_hash:  # same text, new chunker/embedder settings
-                report.reindexed.append(art.doc_id)
-            else:
-                report.updated.append(art.doc_id)
+    def _keyword_in_step(self) -> None:
+        """The keyword index holds exactly the committed articles' chunks: kept so batch by batch
+        (``KeywordIndex.update``), synced in full only when it is behind (a killed writer, a copy)."""
+        if self.keyword.catalog_version != self._catalog_version:
+            snap = self.catalog.load()
+            self.keyword.sync(lambda: snap.live, snap.version, self.store.chunks_of)
 
-        # removals: documents of a re-scanned folder whose file is gone, records gone from a
-        # file that loaded cleanly, and explicit `remove`
-        if loaded is not None:
-            seen = {a.doc_id for a in articles}
-            loaded_files = {a.origin_file for a in articles} - loaded.failed_files
-            for doc_id, entry in old_docs.items():
-                if doc_id in seen:
-                    continue
-                gone_from_root = entry.root in loaded.scanned and entry.origin_file not in loaded.scanned[entry.root]
-                gone_from_file = entry.origin_file in loaded_files
-                if gone_from_root or gone_from_file:
-                    remove_ids.add(doc_id)
-        for doc_id in sorted(remove_ids):
-            if new_docs.pop(doc_id, None) is not None:
-                report.removed.append(doc_id)
+    def commit_batch(self, planned: list[_Planned], report: IngestReport, progress: Progress | None) -> None:
+        """One batch: embed and write the chunks, commit the article records, drop replaced chunks."""
+        if not planned:
+            return
+        embed = [p for p in planned if p.chunks is not None]
+        new_versions = [p.entry.version for p in embed]
+        old_versions = [p.old.version for p in embed if p.old and p.old.version != p.entry.version]
+        self.catalog.begin(new_versions + old_versions, [p.entry.doc_id for p in planned])
+        if embed:
+            self._write_chunks(embed, progress, report)
+        self._catalog_version = self.catalog.commit([(p.entry, p.text) for p in planned], [],
+                                                    fingerprint=self.fingerprint, embedder=self.embedder.name)
+        if old_versions:
+            self.store.delete_versions(old_versions)
+        self.keyword.update(new_versions, old_versions, self._catalog_version, self.store.chunks_of)
+        self.catalog.end()
+        for p in planned:
+            getattr(report, p.kind).append(p.entry.doc_id)
 
-        if settings_changed:  # a new embedder or chunker: everything else is re-embedded from stored text
-            fresh = {e.doc_id for e, _ in to_embed}
-            for doc_id, entry in new_docs.items():
-                if doc_id not in fresh:
-                    to_embed.append((entry, self.index.read_article(entry.article_file)["text"]))
-                    report.reindexed.append(doc_id)
-                    if doc_id in report.unchanged:
-                        report.unchanged.remove(doc_id)
-        return new_docs, to_embed
+    def _commit_removals(self, entries: list[DocEntry], report: IngestReport) -> None:
+        if not entries:
+            return
+        versions = [e.version for e in entries]
+        self.catalog.begin(versions, [e.doc_id for e in entries])
+        self._catalog_version = self.catalog.commit([], [e.doc_id for e in entries], fingerprint=self.fingerprint,
+                                                    embedder=self.embedder.name)
+        self.store.delete_versions(versions)
+        self.keyword.update([], versions, self._catalog_version, self.store.chunks_of)
+        self.catalog.end()
+        report.removed += sorted(e.doc_id for e in entries)
 
-    def _embed(self, to_embed: list[tuple[DocEntry, str]], progress: Progress | None,
-               report: IngestReport) -> dict[str, tuple[list[str], list[str], list[dict]]]:
-        """Chunk and embed the new texts into Chroma (invisible to readers until the manifest lists
-        them); each entry gets its chunk ids. Returns doc_id -> (chunk texts, ids, metadata)."""
-        new_chunks: dict[str, tuple[list[str], list[str], list[dict]]] = {}
-        all_ids, all_texts, all_metas = [], [], []
-        for entry, text in to_embed:
-            chunks = self.chunker.split(text, entry.title)
-            ids = [self._chunk_id(entry, c) for c in chunks]
-            metas = [chunk_metadata(entry, c, cid) for c, cid in zip(chunks, ids, strict=False)]
-            entry.chunk_ids = ids
-            new_chunks[entry.doc_id] = ([c.text for c in chunks], ids, metas)
-            prefix = embedding_prefix(entry.title)
-            all_ids += ids
-            all_texts += [prefix + c.text for c in chunks]
-            all_metas += metas
-        if all_ids:
-            vectors = []
-            batch = 64
-            for i in range(0, len(all_texts), batch):
-                vectors += self.embedder.embed_documents(all_texts[i:i + batch])
-                if progress:
-                    progress(min(i + batch, len(all_texts)), len(all_texts))
-            self.store.add(all_ids, [m["text"] for m in all_metas], [_strip_text(m) for m in all_metas], vectors)
-            report.chunks_embedded = len(all_ids)
-        return new_chunks
+    def _write_chunks(self, planned: list[_Planned], progress: Progress | None, report: IngestReport) -> None:
+        """Embed every sentence of the batch's chunks once (titles too), store each chunk with the mean
+        of its sentences' vectors as its vector and the sentence vectors themselves."""
+        from assistant.index.vectors import pack_sentences
 
-    def _write_keyword_generation(self, new_docs: dict[str, DocEntry], new_chunks, old_generation: str) -> str:
-        """The keyword index of the new generation (kept chunks from the old table + the new ones),
-        saved in a folder of its own; returns its name."""
-        old_table = self._load_keyword(old_generation)
-        rows: list[tuple[str, str, dict]] = []
-        for doc_id in sorted(new_docs):
-            entry = new_docs[doc_id]
-            if doc_id in new_chunks:
-                _texts, ids, metas = new_chunks[doc_id]
-                rows += [(cid, m["text"], _strip_text(m)) for cid, m in zip(ids, metas, strict=False)]
-            else:
-                for cid in entry.chunk_ids:
-                    pos = old_table.position[cid]
-                    meta = dict(old_table.metas[pos])
-                    meta.update(doc_metadata(entry))  # a moved file keeps its chunks but not stale metadata
-                    rows.append((cid, old_table.texts[pos], meta))
-        generation = f"g{time.time_ns()}"
-        keyword = KeywordIndex([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
-        keyword.save(self.index.keyword_dir / generation)
-        return generation
+        rows = []  # (entry, chunk, spans, sentence texts)
+        for p in planned:
+            for c in p.chunks:
+                spans = sentence_spans(c.text) or [(0, len(c.text))]
+                rows.append((p.entry, c, spans, [c.text[s:e] for s, e in spans]))
+        texts = list(dict.fromkeys([t for _, _, _, ts in rows for t in ts]
+                                   + [p.entry.title.strip() for p in planned if p.entry.title.strip()]))
+        vectors = self._embed(texts, progress, total_chunks=len(rows))
+        at = {t: i for i, t in enumerate(texts)}
+        ids, chunk_vectors, bodies, metas = [], [], [], []
+        for entry, c, spans, sents in rows:
+            own = vectors[[at[t] for t in sents]]
+            parts = own if not entry.title.strip() else np.vstack([vectors[at[entry.title.strip()]], own])
+            mean = parts.mean(axis=0)
+            chunk_vectors.append(mean / (np.linalg.norm(mean) or 1.0))
+            cid = chunk_id(entry.version, c.index)
+            ids.append(cid)
+            bodies.append(c.text)
+            metas.append({**chunk_metadata(entry, c, cid), **pack_sentences(spans, own)})
+        self.store.add_chunks(ids, chunk_vectors, bodies, metas)
+        report.chunks_embedded += len(ids)
 
-    def _clean_up(self, new_docs: dict[str, DocEntry], keep_generations: set[str]) -> set[str]:
-        """Delete what no reader can reach any more: chunks no document lists, keyword generations
-        other than the new and the previous one (readers mid-load), stored texts of gone articles.
-        Returns the live chunk ids."""
-        live = {cid for e in new_docs.values() for cid in e.chunk_ids}
-        stale = self.store.ids() - live
-        if stale:
-            self.store.delete(sorted(stale))
-        for folder in self.index.keyword_dir.iterdir():
-            if folder.name not in keep_generations:
-                shutil.rmtree(folder, ignore_errors=True)
-        live_articles = {e.article_file for e in new_docs.values()}
-        for f in self.index.articles_dir.glob("*.json") if self.index.articles_dir.exists() else []:
-            if f.name not in live_articles:
-                f.unlink(missing_ok=True)
-        return live
+    def _embed(self, texts: list[str], progress: Progress | None, total_chunks: int) -> np.ndarray:
+        from assistant.models.embedders import embed_array
 
-    def _chunk_id(self, entry: DocEntry, chunk: Chunk) -> str:
-        h = hashlib.sha256(f"{entry.doc_id}\x00{entry.content_hash}\x00{self.fingerprint}".encode()).hexdigest()[:16]
-        return f"{h}-{chunk.index:04d}"
+        out = []
+        step = 128
+        for i in range(0, len(texts), step):
+            out.append(embed_array(self.embedder, texts[i:i + step]))
+            if progress and texts:
+                progress(round(total_chunks * min(i + step, len(texts)) / len(texts)), total_chunks)
+        return np.vstack(out) if out else np.zeros((0, 1), dtype=np.float32)
 
-    def _load_keyword(self, generation: str) -> KeywordIndex:
-        if not generation:
-            return KeywordIndex([], [], [])
-        folder = self.index.keyword_dir / generation
-        if not folder.exists():
-            raise IndexStateError(f"{folder}: keyword index missing; delete {self.index.path} and ingest again")
-        return KeywordIndex.load(folder)
+    def _reembed_rest(self, run: _Run, report: IngestReport, progress: Progress | None) -> None:
+        """New chunker or embedder settings: every article not just re-read is re-embedded from its
+        stored text, batch by batch."""
+        entries = [e for e in self.store.get_articles().values() if e.doc_id not in run.touched]
+        for i in range(0, len(entries), 64):
+            batch = entries[i:i + 64]
+            texts = self.store.article_texts([e.doc_id for e in batch])
+            planned = []
+            for old in batch:
+                text = texts.get(old.doc_id, "")
+                entry = DocEntry(**{**old.__dict__})
+                entry.version = self.version_of(entry.doc_id, entry.content_hash)
+                chunks = self.chunker.split(text, entry.title)
+                entry.chunks = len(chunks)
+                planned.append(_Planned(entry, text, chunks, old, "reindexed"))
+            self.commit_batch(planned, report, progress)
+
+    def version_of(self, doc_id: str, content_hash: str) -> str:
+        return hashlib.sha256(f"{doc_id}\x00{content_hash}\x00{self.fingerprint}".encode()).hexdigest()[:16]
+
+
+class _Run:
+    """One ingest's pass over its inputs: articles gathered into batches of about ``batch_chunks``
+    chunks and committed; removals once a file (records gone) or a folder (files gone) is done."""
+
+    def __init__(self, indexer: Indexer, report: IngestReport, progress: Progress | None):
+        self.ix = indexer
+        self.report = report
+        self.progress = progress
+        self.batch: list[Article] = []
+        self.batch_chunks = 0
+        self.chunked: dict[str, list[Chunk]] = {}
+        self.scanned: dict[str, set[str]] = {}
+        self.touched: set[str] = set()  # doc_ids this run read from its inputs
+
+    def take(self, event) -> None:
+        if isinstance(event, Article):
+            chunks = self.ix.chunker.split(event.text, event.title)
+            self.chunked[event.doc_id] = chunks
+            self.batch.append(event)
+            self.batch_chunks += len(chunks)
+            self.touched.add(event.doc_id)
+            if self.batch_chunks >= self.ix.batch_chunks:
+                self.flush()
+        elif isinstance(event, LoadError):
+            self.report.errors.append(event)
+        elif isinstance(event, Scanned):
+            self.scanned[event.root] = event.files
+        elif isinstance(event, FileDone):
+            if not event.failed and Path(event.path).suffix.lower() in JSON_SUFFIXES:
+                self.flush()  # the file's records are committed before those gone from it are removed
+                self._remove_gone_records(event)
+
+    def finish(self) -> None:
+        self.flush()
+        for root, files in self.scanned.items():
+            gone = [e for e in self.ix.store.get_articles(where={"root": root}).values()
+                    if e.origin_file not in files and e.doc_id not in self.touched]
+            self.ix._commit_removals(gone, self.report)
+
+    def _remove_gone_records(self, event: FileDone) -> None:
+        gone = [e for e in self.ix.store.get_articles(where={"origin_file": event.path}).values()
+                if e.doc_id not in event.doc_ids]
+        self.ix._commit_removals(gone, self.report)
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        arts, self.batch, self.batch_chunks = self.batch, [], 0
+        existing = self.ix.store.get_articles(ids=[a.doc_id for a in arts])
+        planned = [p for p in (self._plan(a, existing.get(a.doc_id)) for a in arts) if p is not None]
+        self.chunked.clear()
+        self.ix.commit_batch([p for p in planned if p.kind != "unchanged" or p.entry != p.old], self.report,
+                             self.progress)
+        self.report.unchanged += [p.entry.doc_id for p in planned if p.kind == "unchanged" and p.entry == p.old]
+
+    def _plan(self, art: Article, old: DocEntry | None) -> _Planned | None:
+        ix = self.ix
+        if old and old.origin_file != art.origin_file and old.content_hash != art.content_hash \
+                and Path(old.origin_file).exists():
+            self.report.errors.append(LoadError(art.origin_file, f"doc_id {art.doc_id!r} is already indexed from "
+                                                f"{old.origin_file}; two articles cannot share a doc_id "
+                                                f"(rename the file or `assistant remove {art.doc_id}` first)"))
+            return None
+        chunks = self.chunked[art.doc_id]
+        entry = DocEntry(doc_id=art.doc_id, title=art.title, date=art.date, source=art.source, url=art.url,
+                         dateline=art.dateline, content_hash=art.content_hash, origin_file=art.origin_file,
+                         root=art.root, version=ix.version_of(art.doc_id, art.content_hash), chunks=len(chunks))
+        if old and old.version == entry.version:
+            return _Planned(entry, art.text, None, old, "unchanged")
+        kind = "added" if not old else ("reindexed" if old.content_hash == art.content_hash else "updated")
+        return _Planned(entry, art.text, chunks, old, kind)
 
 
 def doc_metadata(entry: DocEntry) -> dict:
     return {"doc_id": entry.doc_id, "title": entry.title, "date": entry.date or "", "date_int": date_to_int(entry.date),
-            "source": entry.source, "url": entry.url, "dateline": entry.dateline}
+            "source": entry.source, "source_cf": entry.source.casefold(), "url": entry.url, "dateline": entry.dateline,
+            "version": entry.version}
 
 
-def chunk_metadata(entry: DocEntry, chunk: Chunk, chunk_id: str) -> dict:
-    return {**doc_metadata(entry), "chunk_id": chunk_id, "chunk_index": chunk.index, "start": chunk.start,
-            "end": chunk.end, "text": chunk.text}
-
-
-def _strip_text(meta: dict) -> dict:
-    return {k: v for k, v in meta.items() if k != "text"}
+def chunk_metadata(entry: DocEntry, chunk: Chunk, cid: str) -> dict:
+    return {**doc_metadata(entry), "chunk_id": cid, "chunk_index": chunk.index, "start": chunk.start,
+            "end": chunk.end}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,8 +88,32 @@ def _is_ignored(rel: str, patterns: list[str]) -> bool:
     return any(fnmatchcase(rel, p) or fnmatchcase(name, p) for p in patterns)
 
 
-def load_paths(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> LoadResult:
-    result = LoadResult()
+@dataclass
+class Scanned:
+    """A folder (or a single file) and every supported file found under it, loaded or not: ingest
+    removes only articles of a scanned root whose file is gone."""
+
+    root: str
+    files: set[str]
+
+
+@dataclass
+class FileDone:
+    """Every article of ``path`` has been yielded; ``failed``: it did not load cleanly (its indexed
+    articles are kept); ``doc_ids``: the articles it holds now."""
+
+    path: str
+    failed: bool
+    doc_ids: set[str]
+
+
+LoadEvent = Article | LoadError | Scanned | FileDone
+
+
+def iter_load(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> Iterator[LoadEvent]:
+    """The articles of the given files and folders, one at a time (a JSONL file of any length never
+    sits in memory as articles), with a ``LoadError`` line for each problem, a ``Scanned`` event per
+    folder before its files, and a ``FileDone`` after each file."""
     seen_ids: dict[str, str] = {}
     for raw_path in paths:
         path = Path(raw_path).expanduser()
@@ -99,18 +123,32 @@ def load_paths(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> 
             files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
                            and not any(part.startswith(".") for part in p.relative_to(root).parts)
                            and not _is_ignored(p.relative_to(root).as_posix(), ignored))
-            result.scanned[str(root)] = {str(p) for p in files}
+            yield Scanned(str(root), {str(p) for p in files})
             for f in files:
-                _load_one(f, f.relative_to(root).as_posix(), str(root), result, seen_ids, max_bytes)
+                yield from _load_one(f, f.relative_to(root).as_posix(), str(root), seen_ids, max_bytes)
         elif path.is_file():
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                result.errors.append(LoadError(str(raw_path), unsupported_type_message(path.suffix)))
+                yield LoadError(str(raw_path), unsupported_type_message(path.suffix))
                 continue
             f = path.resolve()
-            result.scanned[str(f)] = {str(f)}
-            _load_one(f, path.name, str(f), result, seen_ids, max_bytes)
+            yield Scanned(str(f), {str(f)})
+            yield from _load_one(f, path.name, str(f), seen_ids, max_bytes)
         else:
-            result.errors.append(LoadError(str(raw_path), "no such file or folder"))
+            yield LoadError(str(raw_path), "no such file or folder")
+
+
+def load_paths(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> LoadResult:
+    """Everything ``iter_load`` yields, gathered (for small inputs and tests)."""
+    result = LoadResult()
+    for event in iter_load(paths, max_bytes=max_bytes):
+        if isinstance(event, Article):
+            result.articles.append(event)
+        elif isinstance(event, LoadError):
+            result.errors.append(event)
+        elif isinstance(event, Scanned):
+            result.scanned[event.root] = event.files
+        elif event.failed:
+            result.failed_files.add(event.path)
     return result
 
 
@@ -122,9 +160,11 @@ def too_large_message(size: int, max_bytes: int) -> str:
     return f"file too large ({size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.1f} MiB)"
 
 
-def _load_one(path: Path, doc_id: str, root: str, result: LoadResult, seen_ids: dict[str, str],
-              max_bytes: int | None) -> None:
+def _load_one(path: Path, doc_id: str, root: str, seen_ids: dict[str, str],
+              max_bytes: int | None) -> Iterator[LoadEvent]:
     shown = str(path)
+    failed = False
+    ids: set[str] = set()
     try:
         data = path.read_bytes()
         if max_bytes is not None and len(data) > max_bytes:
@@ -132,31 +172,35 @@ def _load_one(path: Path, doc_id: str, root: str, result: LoadResult, seen_ids: 
         text = _decode(data)
         suffix = path.suffix.lower()
         if suffix in JSON_SUFFIXES:
-            articles = _load_records(text, data, doc_id, path, suffix == ".jsonl", result)
+            items = _load_records(text, doc_id, path, suffix == ".jsonl")
         else:
             cleaned, url = _clean_file(text, suffix)
             if not cleaned.text.strip():
                 raise _FileError("no article text left after cleaning")
             art = _article(doc_id, cleaned, url)
             art.content_hash = hashlib.sha256(data).hexdigest()
-            articles = [art]
+            items = iter([art])
+        for item in items:
+            if isinstance(item, LoadError):
+                failed = True
+                yield item
+                continue
+            item.origin_file, item.root = str(path), root
+            if item.doc_id in seen_ids:
+                failed = True
+                yield LoadError(shown, f"doc_id {item.doc_id!r} is already used by {seen_ids[item.doc_id]} "
+                                       "in this batch; two articles cannot share a doc_id")
+                continue
+            seen_ids[item.doc_id] = shown
+            ids.add(item.doc_id)
+            yield item
     except _FileError as exc:
-        result.errors.append(LoadError(shown, str(exc)))
-        result.failed_files.add(str(path))
-        return
+        failed = True
+        yield LoadError(shown, str(exc))
     except OSError as exc:
-        result.errors.append(LoadError(shown, f"cannot read: {exc.strerror or exc}"))
-        result.failed_files.add(str(path))
-        return
-    for art in articles:
-        art.origin_file, art.root = str(path), root
-        if art.doc_id in seen_ids:
-            result.errors.append(LoadError(shown, f"doc_id {art.doc_id!r} is already used by {seen_ids[art.doc_id]} "
-                                           "in this batch; two articles cannot share a doc_id"))
-            result.failed_files.add(str(path))
-            continue
-        seen_ids[art.doc_id] = shown
-        result.articles.append(art)
+        failed = True
+        yield LoadError(shown, f"cannot read: {exc.strerror or exc}")
+    yield FileDone(str(path), failed, ids)
 
 
 def _decode(data: bytes) -> str:
@@ -200,42 +244,43 @@ def _safe_date(value: str | None) -> str | None:
         return None
 
 
-def _load_records(text: str, data: bytes, file_id: str, path: Path, jsonl: bool, result: LoadResult) -> list[Article]:
-    records: list[tuple[int, str, object]] = []  # (record number, where, value)
+def _load_records(text: str, file_id: str, path: Path, jsonl: bool) -> Iterator[Article | LoadError]:
+    """The records of a JSON or JSONL file as articles (a bad record: its error line), one at a time."""
     if jsonl:
         n = 0
+        any_line = False
         for lineno, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
+            any_line = True
             n += 1
             try:
-                records.append((n, f"{path}:{lineno}", json.loads(line)))
+                rec = json.loads(line)
             except json.JSONDecodeError as exc:
-                result.errors.append(LoadError(f"{path}:{lineno}", f"malformed JSON: {exc.msg} (column {exc.colno})"))
-                result.failed_files.add(str(path))
-        if not records and not result.errors:
+                yield LoadError(f"{path}:{lineno}", f"malformed JSON: {exc.msg} (column {exc.colno})")
+                continue
+            yield _record_or_error(rec, f"{file_id}#{n}", f"{path}:{lineno}")
+        if not any_line:
             raise _FileError("no JSON records")
-    else:
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise _FileError(f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-        items = value if isinstance(value, list) else [value]
-        records = [(i, f"{path}[{i - 1}]" if isinstance(value, list) else str(path), item)
-                   for i, item in enumerate(items, 1)]
-        if not records:
-            raise _FileError("no JSON records (empty list)")
-    articles = []
-    for n, where, rec in records:
-        try:
-            art = _record_article(rec, f"{file_id}#{n}")
-        except _FileError as exc:
-            result.errors.append(LoadError(where, str(exc)))
-            result.failed_files.add(str(path))
-            continue
-        art.content_hash = hashlib.sha256(json.dumps(rec, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-        articles.append(art)
-    return articles
+        return
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _FileError(f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise _FileError("no JSON records (empty list)")
+    for i, item in enumerate(items, 1):
+        yield _record_or_error(item, f"{file_id}#{i}", f"{path}[{i - 1}]" if isinstance(value, list) else str(path))
+
+
+def _record_or_error(rec: object, default_id: str, where: str) -> Article | LoadError:
+    try:
+        art = _record_article(rec, default_id)
+    except _FileError as exc:
+        return LoadError(where, str(exc))
+    art.content_hash = hashlib.sha256(json.dumps(rec, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return art
 
 
 def _record_article(rec: object, default_id: str) -> Article:

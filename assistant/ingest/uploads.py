@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from assistant.index.layout import IndexDir
+from assistant.index.catalog import Catalog
 from assistant.ingest.indexer import Indexer, IngestReport
 from assistant.ingest.loading import SUPPORTED_SUFFIXES, LoadError, too_large_message, unsupported_type_message
 from assistant.settings import Settings
@@ -105,9 +105,9 @@ def ingest_uploads(settings: Settings, files: Iterable[tuple[Path | str, str]],
             setattr(report, name, getattr(result, name))
         report.chunks_embedded, report.total_docs, report.total_chunks = (
             result.chunks_embedded, result.total_docs, result.total_chunks)
-        docs = IndexDir(settings.index_dir).read_manifest().docs
         taken = set(result.added + result.updated + result.unchanged + result.reindexed)
-        indexed_files = {docs[d].origin_file for d in taken if d in docs}  # files this upload got into the index
+        docs = Catalog.open(settings, embedder).store.get_articles(ids=sorted(taken))
+        indexed_files = {e.origin_file for e in docs.values()}  # files this upload got into the index
         for target, backup in sorted(targets.items()):
             if str(target) in indexed_files:
                 report.stored.append(target.name)
@@ -124,11 +124,12 @@ def ingest_uploads(settings: Settings, files: Iterable[tuple[Path | str, str]],
 def remove_articles(settings: Settings, doc_ids: Sequence[str], embedder=None) -> str:
     """Remove articles from the index; an uploaded file leaves the store once none of its articles
     is indexed. Returns a one-line summary."""
-    index = IndexDir(settings.index_dir)
-    before = index.read_manifest().docs
-    origins = {before[d].origin_file for d in doc_ids if d in before}
+    catalog = Catalog.open(settings, embedder)
+    before = catalog.store.get_articles(ids=list(doc_ids))
+    origins = {e.origin_file for e in before.values()}
     report = Indexer(settings, embedder=embedder).remove(list(doc_ids))
-    still = {e.origin_file for e in index.read_manifest().docs.values()}
+    still = {e.origin_file for e in catalog.store.get_articles(
+        where={"origin_file": {"$in": sorted(origins)}}).values()} if origins else set()
     folder = uploads_dir(settings).resolve()
     for origin in origins - still:
         path = Path(origin)

@@ -19,6 +19,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import EmbedderError
@@ -75,6 +76,13 @@ class SentenceTransformerEmbedder(Embeddings):
                                     convert_to_numpy=True, show_progress_bar=False)
         return vectors.tolist()
 
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors as one float32 array (no Python lists in between: ingest embeds many)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.model.encode(list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
+                                 show_progress_bar=False).astype(np.float32, copy=False)
+
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
@@ -111,9 +119,32 @@ class HashEmbedder(Embeddings):
         return self._vector(text)
 
 
+def embed_array(embedder, texts: list[str]) -> np.ndarray:
+    """``texts`` embedded as one float32 array, one unit vector a row."""
+    own = getattr(embedder, "embed_array", None)
+    if own is not None:
+        return own(texts)
+    return np.asarray(embedder.embed_documents(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+
+# Sentence vectors computed at ingest and read back with the passages that hold them (the retriever
+# puts them here), so the answer engines do not embed a retrieved sentence again. By embedder name.
+_MEMORY: dict[str, dict[str, list[float]]] = {}
+_MEMORY_LIMIT = 50_000
+
+
+def remember(embedder_name: str, texts: list[str], vectors) -> None:
+    memory = _MEMORY.setdefault(embedder_name, {})
+    if len(memory) > _MEMORY_LIMIT:
+        memory.clear()
+    for text, vector in zip(texts, vectors, strict=True):
+        memory[text] = [float(x) for x in vector]
+
+
 class RememberingEmbedder:
-    """Embeds texts with the embedder named by ``spec`` (loaded on first use), remembering vectors:
-    the answer engines see the same passages' sentences question after question."""
+    """Embeds texts with the embedder named by ``spec`` (loaded on first use), remembering vectors,
+    and first looks up the sentence vectors stored at ingest (``remember``): the answer engines score
+    retrieved sentences without embedding them."""
 
     def __init__(self, spec: str, embedder: Embeddings | None = None, limit: int = 20000):
         self.spec = spec
@@ -128,12 +159,13 @@ class RememberingEmbedder:
         return self._embedder
 
     def __call__(self, texts: list[str]) -> list[list[float]]:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        stored = _MEMORY.get(getattr(self.embedder, "name", ""), {})
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors and t not in stored]
         if missing:
             if len(self._vectors) > self._limit:
                 self._vectors.clear()
             self._vectors.update(zip(missing, self.embedder.embed_documents(missing), strict=False))
-        return [self._vectors[t] for t in texts]
+        return [self._vectors[t] if t in self._vectors else stored[t] for t in texts]
 
 
 @lru_cache(maxsize=4)

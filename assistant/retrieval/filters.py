@@ -1,6 +1,6 @@
 """Retrieval filters: a date range (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; undated articles drop out
 once either bound is set) and outlets (case-insensitive), read once into a ``Filters`` that gives the
-allowed chunks of a keyword table as a mask and the same condition as a Chroma ``where``."""
+same condition for Chroma (``where``) and for the keyword index (its bounds and outlets)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from assistant.errors import FilterError
-from assistant.index.keyword import KeywordIndex
 from assistant.settings import RETRIEVAL_MODES
 
 
@@ -57,31 +54,8 @@ class Filters:
                    parse_date_bound(date_to, upper=True, name="date_to"),
                    tuple(sources) if sources else None)
 
-    def matching_sources(self, table: KeywordIndex) -> set[str] | None:
-        """The outlets of the table that the wanted ones name (None: no outlet filter)."""
-        if not self.sources:
-            return None
-        lowered = {w.strip().casefold() for w in self.sources if w.strip()}
-        return {m.get("source", "") for m in table.metas if m.get("source", "").casefold() in lowered}
-
-    def mask(self, table: KeywordIndex) -> np.ndarray:
-        """True for every chunk of the table the filters allow."""
-        lo, hi = self.lo, self.hi
-        dates = np.array([m.get("date_int", 0) for m in table.metas])
-        mask = np.ones(len(table), dtype=bool)
-        if lo is not None or hi is not None:
-            mask &= dates > 0
-            if lo is not None:
-                mask &= dates >= lo
-            if hi is not None:
-                mask &= dates <= hi
-        srcs = self.matching_sources(table)
-        if srcs is not None:
-            mask &= np.array([m.get("source", "") in srcs for m in table.metas])
-        return mask
-
-    def where(self, table: KeywordIndex) -> dict | None:
-        """The same condition for Chroma's ``where``."""
+    def where(self) -> dict | None:
+        """The filters as Chroma's ``where`` (outlets compared case-folded: ``source_cf``)."""
         lo, hi = self.lo, self.hi
         clauses: list[dict] = []
         if lo is not None or hi is not None:
@@ -90,9 +64,9 @@ class Filters:
                 clauses.append({"date_int": {"$gte": lo}})
             if hi is not None:
                 clauses.append({"date_int": {"$lte": hi}})
-        srcs = self.matching_sources(table)
-        if srcs is not None:
-            clauses.append({"source": {"$in": sorted(srcs) or ["\x00none"]}})
+        if self.sources is not None:
+            wanted = sorted({s.strip().casefold() for s in self.sources if s.strip()})
+            clauses.append({"source_cf": {"$in": wanted or ["\x00none"]}})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -3,11 +3,16 @@
     from assistant import NewsRetriever
     docs = NewsRetriever(index_dir="index", k=4).invoke("how many ISIS detainees has Iraq received?")
 
-Modes: ``hybrid`` (dense + BM25 fused by reciprocal rank, the default), ``dense``, ``bm25``.
-Filters: ``date_from`` / ``date_to`` (YYYY, YYYY-MM or YYYY-MM-DD; undated articles are
-excluded only when one is set) and ``sources`` (outlets, case-insensitive).
-Near-duplicate passages are dropped and the list refilled, so ``k`` results come back
-whenever the index holds ``k`` distinct passages.
+Modes: ``hybrid`` (dense + BM25 fused by reciprocal rank, then re-scored by best sentence, the
+default), ``dense``, ``bm25``. Filters: ``date_from`` / ``date_to`` (YYYY, YYYY-MM or YYYY-MM-DD;
+undated articles are excluded only when one is set) and ``sources`` (outlets, case-insensitive).
+Near-duplicate passages are dropped and the list refilled, so ``k`` results come back whenever the
+index holds ``k`` distinct passages.
+
+A question's cost follows k, not the corpus: Chroma returns the nearest chunks with their texts and
+stored sentence vectors, the keyword index (tantivy) its best hits, both with the filters applied
+inside them; only chunks of article versions the catalog snapshot lists count (an unfinished
+ingest's chunks never show); nothing is embedded but the question.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +30,8 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
 from assistant.errors import IndexStateError
-from assistant.index.keyword import KeywordIndex
-from assistant.index.layout import IndexDir
+from assistant.index.layout import IndexDir, version_of
+from assistant.index.vectors import ChunkRow, public_meta
 from assistant.retrieval.filters import Filters, check_mode, parse_date_bound
 from assistant.settings import Settings
 
@@ -53,13 +57,6 @@ def jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-@dataclass
-class _Snapshot:
-    stamp: tuple[int, int]
-    table: KeywordIndex
-    embedder: str
-
-
 class NewsRetriever(BaseRetriever):
     """Hybrid (dense + BM25) retriever over an index built by ``assistant ingest``."""
 
@@ -74,10 +71,9 @@ class NewsRetriever(BaseRetriever):
     settings: Settings | None = None
     embedder: Any = None  # a LangChain Embeddings; default: the one named by the settings
 
-    _snapshot: _Snapshot | None = PrivateAttr(default=None)
-    _store: Any = PrivateAttr(default=None)
+    _catalog: Any = PrivateAttr(default=None)
+    _keyword: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
-    _sentence_vectors: dict = PrivateAttr(default_factory=dict)  # chunk id -> its sentences' vectors
 
     def __init__(self, **data: Any) -> None:
         # validated here, not in a pydantic validator, so callers get FilterError's one line
@@ -93,17 +89,6 @@ class NewsRetriever(BaseRetriever):
         self.settings = base.with_overrides(index_dir=Path(self.index_dir))
 
     # ------------------------------------------------------------------ index access
-    def _load(self) -> _Snapshot:
-        index = IndexDir(self.settings.index_dir)
-        with self._lock:
-            stamp = index.manifest_stamp()
-            if self._snapshot is None or self._snapshot.stamp != stamp:
-                manifest = index.read_manifest()
-                table = (KeywordIndex.load(index.keyword_dir / manifest.generation) if manifest.generation
-                         else KeywordIndex([], [], []))
-                self._snapshot = _Snapshot(stamp, table, manifest.embedder)
-            return self._snapshot
-
     def _get_embedder(self):
         if self.embedder is None:
             from assistant.models.embedders import get_embedder
@@ -111,12 +96,29 @@ class NewsRetriever(BaseRetriever):
             self.embedder = get_embedder(self.settings.embedder)
         return self.embedder
 
-    def _get_store(self):
-        if self._store is None:
-            from assistant.index.vectors import VectorStore
+    @property
+    def store(self):
+        return self._open().store
 
-            self._store = VectorStore(self.settings.index_dir, self._get_embedder(), self.settings.chroma_url)
-        return self._store
+    def _open(self):
+        with self._lock:
+            if self._catalog is None:
+                from assistant.index.catalog import Catalog
+                from assistant.index.keyword import open_keyword_index
+                from assistant.index.vectors import open_store
+
+                index = IndexDir(self.settings.index_dir)
+                self._catalog = Catalog(index, open_store(self.settings, self._get_embedder()))
+                self._keyword = open_keyword_index(index.keyword_dir)
+            return self._catalog
+
+    def snapshot(self):
+        """The catalog as of the last commit, with the keyword index in step with it."""
+        catalog = self._open()
+        snap = catalog.snapshot()
+        if self._keyword.catalog_version != snap.version:
+            self._keyword.sync(lambda: snap.live, snap.version, catalog.store.chunks_of)
+        return snap
 
     # ------------------------------------------------------------------ search
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None,
@@ -127,78 +129,104 @@ class NewsRetriever(BaseRetriever):
         filters = Filters.parse(date_from if date_from is not None else self.date_from,
                                 date_to if date_to is not None else self.date_to,
                                 sources if sources is not None else self.sources)
-
-        snap = self._load()
-        table = snap.table
-        if k <= 0 or not len(table):
+        snap = self.snapshot()
+        if k <= 0 or snap.empty:
             return []
         if mode != "bm25":
             name = getattr(self._get_embedder(), "name", None)
             if snap.embedder and name and snap.embedder != name:
                 raise IndexStateError(f"the index was built with embedder {snap.embedder!r} but {name!r} is "
                                       f"configured: set ASSISTANT_EMBEDDER or run `assistant ingest` again")
+        search = _Search(self, snap, query, mode, filters)
+        picked = search.run(k)
+        return search.documents(picked)
 
-        allowed = filters.mask(table)
-        n_allowed = int(allowed.sum())
-        if n_allowed == 0:
-            return []
-        where = filters.where(table)
-        bm25_scores = table.scores(query) if mode != "dense" else None
-        query_vec = self._get_embedder().embed_query(query) if mode != "bm25" else None
 
-        depth = min(n_allowed, max(4 * k, 20))
-        # chunks of an unfinished ingest are in Chroma but not in this snapshot: ask for that many more
-        orphans = max(0, self._get_store().count() - len(table)) if query_vec is not None else 0
+class _Search:
+    """One query: dense and keyword candidates, deepened until k distinct passages are found or
+    both sides are exhausted. Only chunks of the article versions the snapshot lists count."""
+
+    def __init__(self, retriever: NewsRetriever, snap, query: str, mode: str, filters: Filters):
+        self.r = retriever
+        self.snap = snap
+        self.settings = retriever.settings
+        self.store = retriever.store
+        self.query = query
+        self.mode = mode
+        self.filters = filters
+        self.rows: dict[str, ChunkRow] = {}  # every candidate seen, with its text and metadata
+        self.query_vec = retriever._get_embedder().embed_query(query) if mode != "bm25" else None
+        self.dense: list[tuple[str, float]] = []
+        self.keyword: list[tuple[str, float]] = []
+        self.fused: dict[str, float] = {}
+
+    def _live(self, pairs: list[tuple[str, str]]) -> set[str]:
+        """The chunk ids among (chunk id, doc_id) pairs whose article version is indexed."""
+        versions = self.snap.live_versions([d for _, d in pairs])
+        return {cid for cid, d in pairs if versions.get(d) == version_of(cid)}
+
+    def run(self, k: int) -> list[tuple[str, float]]:
+        depth = max(4 * k, 20)
         while True:
-            dense: list[tuple[str, float]] = []
-            if query_vec is not None:
-                dense = [(cid, s) for cid, s in self._get_store().query(query_vec, depth + orphans, where)
-                         if cid in table.position and allowed[table.position[cid]]]
-            keyword: list[tuple[str, float]] = []
-            if bm25_scores is not None:
-                masked = np.where(allowed, bm25_scores, -1.0)
-                order = np.argsort(-masked, kind="stable")[:depth]
-                keyword = [(table.ids[i], float(masked[i])) for i in order
-                           if masked[i] > 0 or (mode == "bm25" and masked[i] == 0)]
-            if mode == "hybrid":
-                ranked = rrf_fuse([[c for c, _ in dense], [c for c, _ in keyword]], self.settings.rrf_k)
-                fused = dict(ranked)
-                ranked = self._rerank(ranked, query_vec, dict(keyword), table)
+            dense_done = self._dense(depth) if self.query_vec is not None else True
+            keyword_done = self._keyword(depth) if self.mode != "dense" else True
+            if self.mode == "hybrid":
+                ranked = rrf_fuse([[c for c, _ in self.dense], [c for c, _ in self.keyword]], self.settings.rrf_k)
+                self.fused = dict(ranked)
+                ranked = self._rerank(ranked)
             else:
-                ranked = dense if mode == "dense" else keyword
-            picked = self._dedup(ranked, table, k, exhausted=depth >= n_allowed)
-            if len(picked) >= k or depth >= n_allowed:
-                break
-            depth = min(n_allowed, depth * 2)
+                ranked = self.dense if self.mode == "dense" else self.keyword
+            exhausted = dense_done and keyword_done
+            self._load([cid for cid, _ in ranked])
+            picked = _dedup(ranked, self.rows, k, self.settings, exhausted=exhausted)
+            if len(picked) >= k or exhausted:
+                return picked
+            depth *= 2
 
-        dense_scores, kw_scores = dict(dense), dict(keyword)
-        fused_scores = fused if mode == "hybrid" else {}
-        dense_rank = {c: i for i, (c, _) in enumerate(dense, 1)}
-        kw_rank = {c: i for i, (c, _) in enumerate(keyword, 1)}
-        docs = []
-        for rank, (cid, score) in enumerate(picked, 1):
-            pos = table.position[cid]
-            meta = dict(table.metas[pos])
-            meta["date"] = meta.get("date") or None
-            meta.update(score=round(float(score), 6), rank=rank, mode=mode,
-                        dense_score=_round(dense_scores.get(cid)), bm25_score=_round(kw_scores.get(cid)),
-                        dense_rank=dense_rank.get(cid), bm25_rank=kw_rank.get(cid),
-                        **({"fused_score": _round(fused_scores.get(cid))} if fused_scores else {}))
-            docs.append(Document(id=cid, page_content=table.texts[pos], metadata=meta))
-        return docs
+    def _dense(self, depth: int) -> bool:
+        found = self.store.query(self.query_vec, depth, self.filters.where())
+        live = self._live([(row.id, row.meta.get("doc_id", "")) for row in found])
+        self.dense = []
+        for row in found:
+            if row.id in live:
+                self.rows.setdefault(row.id, row)
+                self.dense.append((row.id, row.score))
+        return len(found) < depth
 
-    def _rerank(self, ranked: list[tuple[str, float]], query_vec, bm25: dict[str, float],
-                table: KeywordIndex) -> list[tuple[str, float]]:
+    def _keyword(self, depth: int) -> bool:
+        bounds = {"date_from": self.filters.lo, "date_to": self.filters.hi, "sources": self.filters.sources}
+        hits = self.r._keyword.search(self.query, depth, **bounds)
+        live = self._live([(cid, doc) for cid, doc, _ in hits])
+        self.keyword = [(cid, score) for cid, _, score in hits if cid in live]
+        done = len(hits) < depth
+        if done and self.mode == "bm25":
+            # keyword mode on its own: chunks without any of the words follow at score 0, so k still come back
+            room = depth - len(self.keyword)
+            more = self.r._keyword.search(self.query, room, match_all=True, exclude={c for c, _, _ in hits}, **bounds)
+            live = self._live([(cid, doc) for cid, doc, _ in more])
+            self.keyword += [(cid, 0.0) for cid, _, _ in more if cid in live]
+            done = len(more) < room
+        return done
+
+    def _load(self, ids: list[str]) -> None:
+        missing = [cid for cid in ids if cid not in self.rows]
+        if missing:
+            self.rows.update(self.store.get_chunks(missing))
+
+    def _rerank(self, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
         """The first ``rerank_depth`` fused candidates re-scored: the cosine of their best sentence
-        with the query, plus ``rerank_keyword_weight`` times their BM25 score scaled to 0..1 among
-        them. A passage is as relevant as its most relevant sentence; the keyword term keeps exact
-        names and figures in play. The rest keep their fused order below."""
+        with the query (sentence vectors stored at ingest), plus ``rerank_keyword_weight`` times
+        their BM25 score scaled to 0..1 among them. A passage is as relevant as its most relevant
+        sentence; the keyword term keeps exact names and figures in play. The rest keep their fused
+        order below."""
         depth = self.settings.rerank_depth
         if depth <= 0 or not ranked:
             return ranked
         head, tail = ranked[:depth], ranked[depth:]
         ids = [cid for cid, _ in head]
-        best = self._best_sentence_scores(ids, query_vec, table)
+        self._load(ids)
+        best = self._best_sentence_scores(ids)
+        bm25 = dict(self.keyword)
         kw = [bm25.get(cid, 0.0) for cid in ids]
         lo, hi = min(kw), max(kw)
         scaled = [(x - lo) / (hi - lo) if hi > lo else 0.0 for x in kw]
@@ -209,63 +237,86 @@ class NewsRetriever(BaseRetriever):
         floor = min(s for _, s in rescored)
         return rescored + [(cid, floor - 1.0 + s) for cid, s in tail]
 
-    def _best_sentence_scores(self, ids: list[str], query_vec, table: KeywordIndex) -> list[float]:
-        """For each chunk, the highest cosine between the query and one of its sentences (sentence
-        vectors remembered per chunk)."""
-        from assistant.text.sentences import split_sentences
+    def _best_sentence_scores(self, ids: list[str]) -> list[float]:
+        """For each chunk, the highest cosine between the query and one of its sentences."""
+        q = np.asarray(self.query_vec, dtype=np.float32)
+        out = []
+        for cid in ids:
+            stored = self.rows[cid].sentence_vectors()
+            if stored:
+                vectors = np.stack([v for _, _, v in stored])
+            else:  # a chunk stored without sentence vectors: embed its sentences now
+                from assistant.models.embedders import embed_array
+                from assistant.text.sentences import split_sentences
 
-        missing = [cid for cid in ids if cid not in self._sentence_vectors]
-        if missing:
-            texts = [split_sentences(table.texts[table.position[cid]]) or [table.texts[table.position[cid]]]
-                     for cid in missing]
-            flat = [t for ts in texts for t in ts]
-            vectors = np.asarray(self._get_embedder().embed_documents(flat), dtype=np.float32)
-            if len(self._sentence_vectors) > 50_000:
-                self._sentence_vectors.clear()
-            at = 0
-            for cid, ts in zip(missing, texts, strict=False):
-                self._sentence_vectors[cid] = vectors[at:at + len(ts)]
-                at += len(ts)
-        q = np.asarray(query_vec, dtype=np.float32)
-        return [float((self._sentence_vectors[cid] @ q).max()) for cid in ids]
+                text = self.rows[cid].text
+                vectors = embed_array(self.r._get_embedder(), split_sentences(text) or [text])
+            out.append(float((vectors @ q).max()))
+        return out
 
-    def _dedup(self, ranked: list[tuple[str, float]], table: KeywordIndex, k: int,
-               exhausted: bool) -> list[tuple[str, float]]:
-        """Top k without near-duplicates, at most ``max_per_doc`` passages an article while other
-        articles have candidates (so differing reports of one story all get a chance), refilled."""
-        cap = self.settings.max_per_doc or k
-        picked: list[tuple[str, float]] = []
-        kept: list[set] = []
-        over_cap: list[tuple[str, float, set]] = []
-        per_doc: dict[str, int] = {}
+    def documents(self, picked: list[tuple[str, float]]) -> list[Document]:
+        """The picked chunks as Documents with their scores; their stored sentence vectors are handed
+        to the answer engines (``embedders.remember``), so no retrieved sentence is embedded again."""
+        from assistant.models.embedders import remember
 
-        def near_duplicate(sh: set) -> bool:
-            return any(jaccard(sh, other) >= self.settings.dedup_threshold for other in kept)
+        dense_scores, kw_scores = dict(self.dense), dict(self.keyword)
+        dense_rank = {c: i for i, (c, _) in enumerate(self.dense, 1)}
+        kw_rank = {c: i for i, (c, _) in enumerate(self.keyword, 1)}
+        name = getattr(self.r._get_embedder(), "name", "") if self.mode != "bm25" else ""
+        docs = []
+        for rank, (cid, score) in enumerate(picked, 1):
+            row = self.rows[cid]
+            meta = public_meta(row.meta)
+            meta["date"] = meta.get("date") or None
+            meta.update(score=round(float(score), 6), rank=rank, mode=self.mode,
+                        dense_score=_round(dense_scores.get(cid)), bm25_score=_round(kw_scores.get(cid)),
+                        dense_rank=dense_rank.get(cid), bm25_rank=kw_rank.get(cid),
+                        **({"fused_score": _round(self.fused.get(cid))} if self.fused else {}))
+            docs.append(Document(id=cid, page_content=row.text, metadata=meta))
+            stored = row.sentence_vectors()
+            if name and stored:
+                remember(name, [row.text[s:e] for s, e, _ in stored], [v for _, _, v in stored])
+        return docs
 
-        for cid, score in ranked:
-            sh = _shingles(table.texts[table.position[cid]])
-            if near_duplicate(sh):
-                continue
-            doc = table.metas[table.position[cid]]["doc_id"]
-            if per_doc.get(doc, 0) >= cap:
-                over_cap.append((cid, score, sh))
-                continue
-            per_doc[doc] = per_doc.get(doc, 0) + 1
-            picked.append((cid, score))
-            kept.append(sh)
-            if len(picked) == k:
-                return picked
-        if not exhausted:
-            return picked  # look deeper for other articles before giving way
-        for cid, score, sh in over_cap:  # not enough other articles: allow more from the same one
-            if near_duplicate(sh):
-                continue
-            picked.append((cid, score))
-            kept.append(sh)
-            if len(picked) == k:
-                break
-        picked.sort(key=lambda cs: -cs[1])
-        return picked
+
+def _dedup(ranked: list[tuple[str, float]], rows: dict[str, ChunkRow], k: int, settings: Settings,
+           exhausted: bool) -> list[tuple[str, float]]:
+    """Top k without near-duplicates, at most ``max_per_doc`` passages an article while other
+    articles have candidates (so differing reports of one story all get a chance), refilled."""
+    cap = settings.max_per_doc or k
+    picked: list[tuple[str, float]] = []
+    kept: list[set] = []
+    over_cap: list[tuple[str, float, set]] = []
+    per_doc: dict[str, int] = {}
+
+    def near_duplicate(sh: set) -> bool:
+        return any(jaccard(sh, other) >= settings.dedup_threshold for other in kept)
+
+    for cid, score in ranked:
+        sh = _shingles(rows[cid].text)
+        if near_duplicate(sh):
+            continue
+        doc = rows[cid].meta.get("doc_id", "")
+        if per_doc.get(doc, 0) >= cap:
+            over_cap.append((cid, score, sh))
+            continue
+        per_doc[doc] = per_doc.get(doc, 0) + 1
+        picked.append((cid, score))
+        kept.append(sh)
+        if len(picked) == k:
+            return picked
+    if not exhausted:
+        return picked  # look deeper for other articles before giving way
+    for cid, score, sh in over_cap:  # not enough other articles: allow more from the same one
+        if near_duplicate(sh):
+            continue
+        picked.append((cid, score))
+        kept.append(sh)
+        if len(picked) == k:
+            break
+    picked.sort(key=lambda cs: -cs[1])
+    return picked
+
 
 def _round(x: float | None) -> float | None:
     return None if x is None else round(float(x), 6)

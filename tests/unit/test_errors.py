@@ -27,7 +27,7 @@ def test_every_error_class_of_the_package_is_in_the_family():
 def test_modules_raise_the_shared_classes():
     from assistant import settings
     from assistant.answering import types as answers
-    from assistant.index import layout as index
+    from assistant.index import catalog as index
     from assistant.index import vectors as vectorstore
     from assistant.models import chat as llm
     from assistant.retrieval import filters as retrieval

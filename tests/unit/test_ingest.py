@@ -7,22 +7,31 @@ import json
 import pytest
 
 from assistant.errors import IndexStateError
-from assistant.index.keyword import KeywordIndex
 from assistant.index.layout import IndexDir
+from assistant.index.vectors import ChromaStore
 from assistant.ingest.indexer import Indexer
 from assistant.retrieval.retriever import NewsRetriever
 
 
 def consistent(indexer: Indexer) -> set[str]:
-    """Chroma, BM25 and the manifest list exactly the same chunk ids; returns them."""
-    idx = IndexDir(indexer.settings.index_dir)
-    manifest = idx.read_manifest()
-    manifest_ids = {c for d in manifest.docs.values() for c in d.chunk_ids}
-    table = KeywordIndex.load(idx.keyword_dir / manifest.generation)
-    assert set(table.ids) == manifest_ids
-    assert indexer.store.ids() == manifest_ids
-    assert len(table.ids) == len(manifest_ids)
-    return manifest_ids
+    """The article records, Chroma's chunks and the keyword index hold exactly the same chunk ids, and
+    nothing is pending; returns them."""
+    listed = {c for d in indexer.catalog.load().docs.values() for c in d.chunk_ids}
+    assert set(indexer.store.chunks.get(include=[])["ids"]) == listed
+    assert indexer.keyword.chunk_ids() == listed
+    assert indexer.store.get_record("pending") is None
+    return listed
+
+
+def docs_of(indexer: Indexer) -> dict:
+    return indexer.catalog.load().docs
+
+
+def sentence_texts(indexer: Indexer, doc_id: str) -> set[str]:
+    """The distinct texts embedded for an article: its chunks' sentences and its title."""
+    entry = docs_of(indexer)[doc_id]
+    rows = indexer.store.get_chunks(entry.chunk_ids).values()
+    return {r.text[s:e] for r in rows for s, e, _ in r.sentence_vectors()} | ({entry.title} if entry.title else set())
 
 
 def test_ingest_then_reingest_embeds_nothing(hash_settings):
@@ -45,7 +54,7 @@ def test_changed_file_is_replaced_and_deleted_file_removed_within_its_folder(has
     indexer = Indexer(hash_settings)
     indexer.ingest([seeds, other])
     old_ids = consistent(indexer)
-    old_chunks_004 = set(IndexDir(hash_settings.index_dir).read_manifest().docs["004_68573ee398939c01.txt"].chunk_ids)
+    old_chunks_004 = set(docs_of(indexer)["004_68573ee398939c01.txt"].chunk_ids)
 
     f = seeds / "004_68573ee398939c01.txt"
     f.write_text(f.read_text() + "\n\nA new closing paragraph about prisoner exchanges with Moscow.")
@@ -55,13 +64,14 @@ def test_changed_file_is_replaced_and_deleted_file_removed_within_its_folder(has
     assert report.updated == ["004_68573ee398939c01.txt"]
     assert report.removed == ["000_9b2a7a8087030aa2.txt"]
     assert len(report.unchanged) == 3
-    assert indexer.embedder.calls - calls == report.chunks_embedded  # only the changed file
+    # only the changed file's sentences were embedded, each once
+    assert indexer.embedder.calls - calls == len(sentence_texts(indexer, "004_68573ee398939c01.txt"))
     ids = consistent(indexer)
     assert not (old_chunks_004 & ids)  # the changed file's old chunks are gone from Chroma and BM25
-    docs = IndexDir(hash_settings.index_dir).read_manifest().docs
+    docs = docs_of(indexer)
     assert "extra.txt" in docs  # from another folder: untouched
     assert "000_9b2a7a8087030aa2.txt" not in docs
-    text = IndexDir(hash_settings.index_dir).read_article(docs["004_68573ee398939c01.txt"].article_file)["text"]
+    text = indexer.catalog.article_text("004_68573ee398939c01.txt")
     assert text.endswith("prisoner exchanges with Moscow.")
     assert len(ids) < len(old_ids) + 5
 
@@ -88,8 +98,7 @@ def test_bad_file_in_batch_keeps_the_rest_and_what_was_indexed(hash_settings):
     report = indexer.ingest([seeds])
     assert not report.ok and len(report.errors) == 2
     assert report.added == ["fresh.txt"] and report.removed == []
-    docs = IndexDir(hash_settings.index_dir).read_manifest().docs
-    assert "002_f71bf586061099c0.txt" in docs
+    assert "002_f71bf586061099c0.txt" in docs_of(indexer)
     assert before < consistent(indexer)
 
 
@@ -101,7 +110,7 @@ def test_same_doc_id_from_another_file_is_an_error_not_an_overwrite(hash_setting
     impostor.write_text("A completely different article that happens to share the file name.")
     report = indexer.ingest([impostor])
     assert not report.ok and "already indexed" in str(report.errors[0])
-    entry = IndexDir(hash_settings.index_dir).read_manifest().docs["003_0e26de0699d51022.txt"]
+    entry = docs_of(indexer)["003_0e26de0699d51022.txt"]
     assert entry.origin_file == str((hash_settings.seeds_dir / "003_0e26de0699d51022.txt").resolve())
 
 
@@ -134,18 +143,19 @@ def test_readers_never_see_half_an_ingest(hash_settings, monkeypatch):
     before = {d.id for d in retriever.invoke("Iraq detainees")}
     (hash_settings.seeds_dir / "late.txt").write_text("Breaking: Iraq detainees moved again, officials say.")
 
-    def crash(self, folder):
+    def crash(self, entries, texts):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(KeywordIndex, "save", crash)
+    monkeypatch.setattr(ChromaStore, "put_articles", crash)
     with pytest.raises(RuntimeError):
-        indexer.ingest([hash_settings.seeds_dir])  # chunks reached Chroma, the manifest never switched
-    assert indexer.store.count() > len(before)
+        indexer.ingest([hash_settings.seeds_dir])  # chunks reached Chroma, the article record never did
+    assert indexer.store.chunk_count() > indexer.catalog.load().chunk_count
+    assert indexer.store.get_record("pending")["docs"] == ["late.txt"]
     after = {d.id for d in retriever.invoke("Iraq detainees")}
     assert after == before  # the orphan chunks are invisible
     monkeypatch.undo()
     report = indexer.ingest([hash_settings.seeds_dir])
-    assert report.added == ["late.txt"]
+    assert report.added == ["late.txt"] and report.cleaned_versions == 1
     consistent(indexer)  # and the next ingest cleaned them up
     assert "late.txt" in {d.metadata["doc_id"] for d in retriever.invoke("Iraq detainees moved again")}
 

@@ -69,13 +69,11 @@ def test_bm25_mode_ranks_keyword_matches_first(hash_index):
 
 
 def test_offsets_point_into_the_cleaned_article(hash_index):
-    from assistant.index.layout import IndexDir
+    from assistant.index.catalog import Catalog
 
-    settings = hash_index[0]
-    idx = IndexDir(settings.index_dir)
-    docs_meta = idx.read_manifest().docs
+    catalog = Catalog.open(hash_index[0], hash_index[1])
     for d in retr(hash_index).invoke("Russia repatriate nationals", k=5):
-        text = idx.read_article(docs_meta[d.metadata["doc_id"]].article_file)["text"]
+        text = catalog.article_text(d.metadata["doc_id"])
         assert text[d.metadata["start"]:d.metadata["end"]] == d.page_content
 
 

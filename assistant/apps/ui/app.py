@@ -51,25 +51,18 @@ STATIC = Path(__file__).resolve().parent / "static"
 # ---------------------------------------------------------------------------- data for the page
 def corpus_rows(settings: Settings) -> list[dict]:
     """The indexed articles, each marked ``uploaded`` when its file came through the upload."""
-    from assistant.index.layout import IndexDir
+    from assistant.index.catalog import Catalog
 
     up = str(uploads_dir(settings).resolve()) + os.sep
     return [{**{k: v for k, v in r.items() if k != "origin_file"}, "uploaded": r["origin_file"].startswith(up)}
-            for r in IndexDir(settings.index_dir).article_rows()]
+            for r in Catalog.open(settings).snapshot().article_rows()]
 
 
 def read_article_text(settings: Settings, doc_id: str) -> str | None:
     """The cleaned text of an indexed article (citations' offsets point into it), or None."""
-    from assistant.index.layout import IndexDir
+    from assistant.index.catalog import Catalog
 
-    index = IndexDir(settings.index_dir)
-    entry = index.read_manifest().docs.get(doc_id)
-    if entry is None:
-        return None
-    try:
-        return index.read_article(entry.article_file)["text"]
-    except (OSError, ValueError, KeyError):
-        return None
+    return Catalog.open(settings).article_text(doc_id)
 
 
 def parse_filters(date_from: str | None, date_to: str | None, outlets: Sequence[str] | None) -> dict:
