@@ -55,7 +55,9 @@ class Assistant:
             raise ValueError("question: empty")
         history = [h for h in history if h and h.strip()]
         t0 = time.perf_counter()  # first_token and total count from here, condensation included
-        standalone = self.engine.condense(question, history) if history else question
+        # a follow-up is retrieved with its earlier turn, no model needed (measured as good as a condensed
+        # question on every follow-up set); LLM engines condense only when ASSISTANT_CONDENSE is on
+        standalone = self.engine.condense(question, history) if history and self.settings.condense else question
         t_condensed = time.perf_counter()
         docs = list(passages) if passages is not None else self.retrieve(
             question, history, standalone=standalone, **filters)

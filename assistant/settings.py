@@ -75,6 +75,9 @@ class Settings:
     n_threads_batch: int = setting(2, "local model: threads for reading the prompt")
     max_answer_tokens: int = setting(200, "LLM engines: longest answer, in tokens")
     temperature: float = setting(0.0, "LLM engines: sampling temperature (0: deterministic)")
+    condense: bool = setting(False, "LLM engines: have the model rewrite a follow-up as a standalone question before "
+                                    "answering (off: retrieval uses the earlier question without a model and the "
+                                    "answer prompt lists the earlier questions; measured as good, and no wait)")
     compress: bool = setting(True, "LLM engines: give the model the passages' most relevant sentences instead of whole"
                                    " chunks")
     grammar: bool = setting(True, "local models: constrain the output to sentences that end in valid [n] citations, or"

@@ -77,8 +77,8 @@ class LLMEngine:
         self.settings = settings
         self.name = name
         self.model_name = model_name or getattr(model, "model_name", None) or type(model).__name__
-        self.answer_prompt = chat_prompt("answer", ("sources", "question"))
-        self.condense_prompt = chat_prompt("condense", ("history", "question"))
+        self.answer_prompt = chat_prompt("answer", ("sources", "earlier", "question"))
+        self.condense_prompt = chat_prompt("condense", ("history", "question"), system_from="answer")
         self.condense_chain = self.condense_prompt | model.bind(stop=["\n"]) | StrOutputParser()
         self.embed = RememberingEmbedder(settings.embedder, embedder)  # texts -> vectors, remembered
         self.rules = Rules(settings.disabled_rules)
@@ -98,7 +98,7 @@ class LLMEngine:
     def source_budget(self, question: str) -> int:
         """Tokens the numbered sources may take: the context window minus the fixed prompt, the
         question and room for the answer; with compression, at most ``context_tokens``."""
-        empty = self.answer_prompt.format_messages(sources="", question=question)
+        empty = self.answer_prompt.format_messages(sources="", earlier="", question=question)
         fixed = sum(self.count(m.text) for m in empty) + PROMPT_MARGIN
         room = self.settings.n_ctx - self.settings.max_answer_tokens - fixed
         if room < 50:
@@ -167,9 +167,18 @@ class LLMEngine:
         if not getattr(self.model, "supports_grammar", False):
             return
         messages = self.answer_prompt.format_messages(sources=f"[1] Untitled article ({UNDATED}, {OUTLET_UNKNOWN})\n-",
-                                                      question="-")
+                                                      earlier="", question="-")
         for _ in self.model.stream(messages, max_tokens=1):
             pass
+
+    def earlier(self, history: Sequence[str]) -> str:
+        """The earlier questions, for the answer prompt of a follow-up that was not condensed (the
+        model resolves "he", "that", "more" itself): nothing for a first question."""
+        history = [h.strip() for h in history if h and h.strip()]
+        if not history or self.settings.condense:
+            return ""
+        listed = "\n".join(f"- {h}" for h in history[-3:])
+        return f"Earlier questions (the question may refer to them):\n{listed}\n\n"
 
     # ------------------------------------------------------------------ the engine seam
     def condense(self, question: str, history: Sequence[str]) -> str:
@@ -203,7 +212,8 @@ class LLMEngine:
                          model=self.model_name, timings_ms={"generate": 0.0},
                          extra={"abstain_reason": "no passage text to answer from"})
             return
-        messages = self.answer_prompt.format_messages(sources=render_sources(sources), question=question)
+        messages = self.answer_prompt.format_messages(sources=render_sources(sources), question=question,
+                                                      earlier=self.earlier(history))
         prompt_tokens = sum(self.count(m.text) for m in messages)
         t_prompt = time.perf_counter()
         quotable = self.settings.quote_fallback and bool(choice.picked) and self.rules.on("quote-declined")

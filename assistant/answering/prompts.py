@@ -38,14 +38,21 @@ def load_prompt(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def load_sections(name: str, placeholders: tuple[str, ...] = ()) -> tuple[str, str]:
-    """(system, user) texts of a template; every placeholder must appear in the user section."""
+def load_sections(name: str, placeholders: tuple[str, ...] = (), *, system_from: str | None = None) -> tuple[str, str]:
+    """(system, user) texts of a template; every placeholder must appear in the user section. A
+    template with ``system_from`` has only a [user] section and shares that template's system section
+    (so a local model reuses the cached prefix: the condensation reads only its own question)."""
     text = load_prompt(name)
     where = prompts_dir() / f"{name}.txt"
     parts = _SECTION.split(text)
     sections = {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts) - 1, 2)}
-    if set(sections) != {"system", "user"} or parts[0].strip():
-        raise PromptError(f"{where}: needs a [system] section and a [user] section, and nothing before them")
+    wanted = {"user"} if system_from else {"system", "user"}
+    if set(sections) != wanted or parts[0].strip():
+        raise PromptError(f"{where}: needs " + ("a [user] section only (its system section is "
+                                               f"{system_from}.txt's)" if system_from else
+                                               "a [system] section and a [user] section") + ", and nothing before")
+    if system_from:
+        sections["system"] = load_sections(system_from)[0]
     if re.search(r"(?<!\{)\{\w+\}(?!\})", sections["system"]):
         raise PromptError(f"{where}: the [system] section must have no {{placeholders}} (it is the cached prefix)")
     for p in placeholders:
@@ -54,9 +61,9 @@ def load_sections(name: str, placeholders: tuple[str, ...] = ()) -> tuple[str, s
     return sections["system"], sections["user"]
 
 
-def chat_prompt(name: str, placeholders: tuple[str, ...]):
+def chat_prompt(name: str, placeholders: tuple[str, ...], *, system_from: str | None = None):
     """The template as a LangChain ``ChatPromptTemplate`` (system message + user message)."""
     from langchain_core.prompts import ChatPromptTemplate
 
-    system, user = load_sections(name, placeholders)
+    system, user = load_sections(name, placeholders, system_from=system_from)
     return ChatPromptTemplate.from_messages([("system", system.replace("{", "{{").replace("}", "}}")), ("human", user)])

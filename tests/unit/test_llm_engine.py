@@ -188,7 +188,7 @@ def test_whole_passages_are_trimmed_to_the_context_window(llm_settings):
     assert total <= 1024 - 200 and ans.extra["prompt_tokens"] == total
 
 
-def test_follow_up_is_condensed_before_retrieval_and_timed(llm_settings):
+def test_follow_up_is_retrieved_with_its_earlier_turn_and_answered_without_condensing(llm_settings):
     seen = []
 
     class Retriever:
@@ -196,15 +196,45 @@ def test_follow_up_is_condensed_before_retrieval_and_timed(llm_settings):
             seen.append(query)
             return PASSAGES
 
-    model = fake_chat("How many more ISIS detainees might Iraq receive from Syria?", "About 5,500 more [2].")
+    model = fake_chat("About 5,500 more [2].")
     engine = LLMEngine(model, llm_settings, name="fake", model_name="fake-model", embedder=HashEmbedder())
     assistant = Assistant(llm_settings, engine=engine, retriever=Retriever())
     ans = assistant.ask("And how many more?", ["How many ISIS detainees has Iraq received from Syria?"])
+    # one generation only: no condensation before retrieval, which searched the earlier turn with the question
+    assert len(model.calls) == 1
+    assert seen == ["How many ISIS detainees has Iraq received from Syria? And how many more?"]
+    prompt = model.calls[0][1].content
+    assert "Earlier questions (the question may refer to them):\n- How many ISIS detainees has Iraq received" in prompt
+    assert prompt.rstrip().endswith("Question: And how many more?")
+    assert ans.question == "And how many more?" and "standalone_question" not in ans.extra
+    t = ans.timings_ms
+    assert t["condense"] < 5 and t["first_token"] >= t["retrieve"] and t["total"] >= t["first_token"]
+    # a first question's prompt has no such block
+    engine.model = fake_chat("x [1].")
+    assistant.ask("How many ISIS detainees has Iraq received from Syria?")
+    assert "Earlier questions" not in engine.model.calls[0][1].content
+
+
+def test_condensation_when_asked_for_shares_the_answer_prompts_system_prefix(llm_settings):
+    seen = []
+
+    class Retriever:
+        def invoke(self, query, **kw):
+            seen.append(query)
+            return PASSAGES
+
+    settings = llm_settings.with_overrides(condense=True)
+    model = fake_chat("How many more ISIS detainees might Iraq receive from Syria?", "About 5,500 more [2].")
+    engine = LLMEngine(model, settings, name="fake", model_name="fake-model", embedder=HashEmbedder())
+    assistant = Assistant(settings, engine=engine, retriever=Retriever())
+    ans = assistant.ask("And how many more?", ["How many ISIS detainees has Iraq received from Syria?"])
     assert "How many more ISIS detainees might Iraq receive from Syria?" in seen[0]
-    condense_msgs = model.calls[0]
+    condense_msgs, answer_msgs = model.calls
+    assert condense_msgs[0].content == answer_msgs[0].content  # one cached system prefix for both calls
     assert "How many ISIS detainees has Iraq received from Syria?" in condense_msgs[1].content
     assert "And how many more?" in condense_msgs[1].content
-    assert "Question: How many more ISIS detainees might Iraq receive" in model.calls[1][1].content
+    assert "Question: How many more ISIS detainees might Iraq receive" in answer_msgs[1].content
+    assert "Earlier questions" not in answer_msgs[1].content
     assert ans.question == "And how many more?"
     assert ans.extra["standalone_question"] == "How many more ISIS detainees might Iraq receive from Syria?"
     t = ans.timings_ms
