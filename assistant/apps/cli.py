@@ -432,7 +432,7 @@ def cmd_serve(args, settings: Settings) -> int:
         demo = ui.serve(settings, assistant, block=False)
     except OSError as exc:
         raise CommandError(f"cannot listen on {settings.ui_host}:{settings.ui_port}: {exc}") from None
-    docs = Catalog.open(settings).store.articles.count()
+    docs = Catalog.open(settings).store.article_count()
     shown_host = "127.0.0.1" if settings.ui_host in ("0.0.0.0", "::", "") else settings.ui_host
     say(f"the chat UI is on http://{shown_host}:{settings.ui_port} ({docs} articles; engine "
         f"{ui.engine_label(assistant)}{'; login required' if settings.ui_logins() else ''}); Ctrl-C stops it")

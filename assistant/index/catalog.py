@@ -63,7 +63,7 @@ class Snapshot:
         if self._docs is not None:
             return not self._docs
         if self._articles is None:
-            self._articles = self.store.articles.count() if self.version else 0
+            self._articles = self.store.article_count() if self.version else 0
         return self._articles == 0
 
     @property

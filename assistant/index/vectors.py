@@ -17,7 +17,10 @@ model. Several processes, even on several machines, can share one Chroma server:
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,55 @@ from assistant.errors import ChromaStoreError
 from assistant.index.layout import DocEntry
 
 PAGE = 2000  # records per Chroma call when reading or writing many
+
+
+class _Gate:
+    """Many users at once, or one ``reopen`` alone: replacing the embedded client stops Chroma's
+    process-wide system, which must not happen under a query of another thread."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._users = 0
+        self._closing = False
+
+    @contextlib.contextmanager
+    def shared(self):
+        with self._cond:
+            while self._closing:
+                self._cond.wait()
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._users -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        with self._cond:
+            while self._closing:
+                self._cond.wait()
+            self._closing = True
+            while self._users:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._closing = False
+                self._cond.notify_all()
+
+
+_GATE = _Gate()
+
+
+def _gated(method):
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with _GATE.shared():
+            return method(*args, **kwargs)
+    return wrapper
 
 
 @dataclass
@@ -178,18 +230,21 @@ class ChromaStore:
             return
         from chromadb.api.client import SharedSystemClient
 
-        SharedSystemClient.clear_system_cache()
-        for store in list(_STORES.values()):
-            if not store.is_server:
-                store.connect()
+        with _GATE.exclusive():
+            SharedSystemClient.clear_system_cache()
+            for store in list(_STORES.values()):
+                if not store.is_server:
+                    store.connect()
 
     # ------------------------------------------------------------------ chunks
+    @_gated
     def add_chunks(self, ids: Sequence[str], vectors, texts: Sequence[str], metas: Sequence[dict]) -> None:
         for i in range(0, len(ids), PAGE):
             self.chunks.upsert(ids=list(ids[i:i + PAGE]), documents=list(texts[i:i + PAGE]),
                                metadatas=[_chroma_meta(m) for m in metas[i:i + PAGE]],
                                embeddings=[list(map(float, v)) for v in vectors[i:i + PAGE]])
 
+    @_gated
     def query(self, vector, n: int, where: dict | None = None) -> list[ChunkRow]:
         """The ``n`` nearest chunks (fewer when the store or the filter holds fewer), best first."""
         if n <= 0:
@@ -204,6 +259,7 @@ class ChromaStore:
         return [ChunkRow(cid, doc or "", meta or {}, 1.0 - float(d)) for cid, doc, meta, d in
                 zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=False)]
 
+    @_gated
     def get_chunks(self, ids: Sequence[str]) -> dict[str, ChunkRow]:
         out: dict[str, ChunkRow] = {}
         ids = list(dict.fromkeys(ids))
@@ -214,40 +270,37 @@ class ChromaStore:
         return out
 
     def chunks_of(self, versions: Sequence[str]) -> Iterator[ChunkRow]:
-        """Every chunk of the given article versions (for the keyword index)."""
+        """Every chunk of the given article versions (for the keyword index), a page at a time."""
         versions = list(versions)
         for i in range(0, len(versions), 200):
             batch = versions[i:i + 200]
             offset = 0
             while True:
-                res = self.chunks.get(where={"version": {"$in": batch}}, include=["documents", "metadatas"],
-                                      limit=PAGE, offset=offset)
+                with _GATE.shared():
+                    res = self.chunks.get(where={"version": {"$in": batch}}, include=["documents", "metadatas"],
+                                          limit=PAGE, offset=offset)
                 for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"], strict=False):
                     yield ChunkRow(cid, doc or "", meta or {})
                 if len(res["ids"]) < PAGE:
                     break
                 offset += PAGE
 
+    @_gated
     def delete_versions(self, versions: Sequence[str]) -> None:
         versions = list(versions)
         for i in range(0, len(versions), 200):
             self.chunks.delete(where={"version": {"$in": versions[i:i + 200]}})
 
-    def chunk_versions(self) -> set[str]:
-        """The article versions of every chunk in the store (a full scan: for repairs only)."""
-        out: set[str] = set()
-        offset = 0
-        while True:
-            res = self.chunks.get(include=["metadatas"], limit=PAGE * 5, offset=offset)
-            out.update((m or {}).get("version", "") for m in res["metadatas"])
-            if len(res["ids"]) < PAGE * 5:
-                return out
-            offset += PAGE * 5
-
+    @_gated
     def chunk_count(self) -> int:
         return self.chunks.count()
 
+    @_gated
+    def article_count(self) -> int:
+        return self.articles.count()
+
     # ------------------------------------------------------------------ articles
+    @_gated
     def get_articles(self, ids: Sequence[str] | None = None, where: dict | None = None) -> dict[str, DocEntry]:
         """Article records (metadata only): the given ids, those matching ``where``, or all."""
         out: dict[str, DocEntry] = {}
@@ -265,10 +318,12 @@ class ChromaStore:
                 return out
             offset += PAGE * 5
 
+    @_gated
     def article_text(self, doc_id: str) -> str | None:
         res = self.articles.get(ids=[doc_id], include=["documents"])
         return res["documents"][0] if res["ids"] else None
 
+    @_gated
     def article_texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
         out = {}
         doc_ids = list(doc_ids)
@@ -277,6 +332,7 @@ class ChromaStore:
             out.update(zip(res["ids"], res["documents"], strict=False))
         return out
 
+    @_gated
     def put_articles(self, entries: Sequence[DocEntry], texts: Sequence[str]) -> None:
         """Write article records; each one, once written, makes its chunks part of the corpus."""
         for i in range(0, len(entries), PAGE):
@@ -284,12 +340,14 @@ class ChromaStore:
             self.articles.upsert(ids=[e.doc_id for e in batch], documents=list(texts[i:i + PAGE]),
                                  metadatas=[e.to_meta() for e in batch], embeddings=[[1.0]] * len(batch))
 
+    @_gated
     def delete_articles(self, doc_ids: Sequence[str]) -> None:
         doc_ids = list(doc_ids)
         for i in range(0, len(doc_ids), PAGE):
             self.articles.delete(ids=doc_ids[i:i + PAGE])
 
     # ------------------------------------------------------------------ catalog records
+    @_gated
     def get_record(self, key: str) -> dict | None:
         res = self.catalog.get(ids=[key], include=["documents"])
         if not res["ids"]:
@@ -299,9 +357,11 @@ class ChromaStore:
         except (TypeError, json.JSONDecodeError):
             return None
 
+    @_gated
     def put_record(self, key: str, value: dict) -> None:
         self.catalog.upsert(ids=[key], documents=[json.dumps(value, sort_keys=True)], embeddings=[[1.0]])
 
+    @_gated
     def delete_record(self, key: str) -> None:
         self.catalog.delete(ids=[key])
 

@@ -192,7 +192,7 @@ class Indexer:
 
     def _after(self, report: IngestReport) -> None:
         self._keyword_in_step()
-        report.total_docs = self.store.articles.count()
+        report.total_docs = self.store.article_count()
         report.total_chunks = self.store.chunk_count()
 
     def _keyword_in_step(self) -> None:
