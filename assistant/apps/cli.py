@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from assistant.errors import AssistantError, CommandError
@@ -142,25 +143,46 @@ def cmd_ingest(args, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+class IngestProgress:
+    """Ingest progress on stderr: a bar on a terminal; otherwise (a log, a pipe, a service) one line
+    every ``every`` seconds, so a long ingest is never silent."""
+
+    def __init__(self, every: float = 5.0, stream=None):
+        self.stream = stream or sys.stderr
+        self.every = every
+        self.bar = None
+        self.t0 = self.last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.stream.isatty():
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, unit="chunk", desc="embedding", file=self.stream)
+            self.bar.total = max(total, self.bar.total or 0)
+            self.bar.n = done
+            self.bar.refresh()
+            return
+        now = time.monotonic()
+        if now - self.last >= self.every or done == total == 0:
+            self.last = now
+            rate = done / max(now - self.t0, 1e-9)
+            print(f"ingest: {done:,} chunks embedded of {total:,} so far ({rate:,.0f} chunks/s, "
+                  f"{now - self.t0:,.0f} s)", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def ingest_with_progress(settings: Settings, paths):
     from assistant.ingest.indexer import Indexer
 
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr, disable=not sys.stderr.isatty())
-        bar.n = done
-        bar.refresh()
-
+    progress = IngestProgress()
     try:
         return Indexer(settings).ingest(paths, progress=progress)
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
 
 
 def cmd_remove(args, settings: Settings) -> int:

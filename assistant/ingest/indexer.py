@@ -37,7 +37,7 @@ from assistant.ingest.loading import JSON_SUFFIXES, Article, FileDone, LoadError
 from assistant.settings import Settings
 from assistant.text.sentences import sentence_spans
 
-Progress = Callable[[int, int], None]  # (done, total) chunks embedded in the current batch
+Progress = Callable[[int, int], None]  # (done, total) chunks embedded; the total grows as batches are read
 VECTORS_VERSION = "sentence-mean-1"  # how chunk vectors are made: part of the fingerprint
 
 
@@ -245,7 +245,7 @@ class Indexer:
                 rows.append((p.entry, c, spans, [c.text[s:e] for s, e in spans]))
         texts = list(dict.fromkeys([t for _, _, _, ts in rows for t in ts]
                                    + [p.entry.title.strip() for p in planned if p.entry.title.strip()]))
-        vectors = self._embed(texts, progress, total_chunks=len(rows))
+        vectors = self._embed(texts, progress, total_chunks=len(rows), before=report.chunks_embedded)
         at = {t: i for i, t in enumerate(texts)}
         ids, chunk_vectors, bodies, metas = [], [], [], []
         for entry, c, spans, sents in rows:
@@ -260,7 +260,9 @@ class Indexer:
         self.store.add_chunks(ids, chunk_vectors, bodies, metas)
         report.chunks_embedded += len(ids)
 
-    def _embed(self, texts: list[str], progress: Progress | None, total_chunks: int) -> np.ndarray:
+    def _embed(self, texts: list[str], progress: Progress | None, total_chunks: int, before: int) -> np.ndarray:
+        """The texts' vectors; ``progress(done, total)`` in chunks, counted over the whole ingest
+        (``before``: chunks embedded by earlier batches; the total grows batch by batch)."""
         from assistant.models.embedders import embed_array
 
         out = []
@@ -268,7 +270,7 @@ class Indexer:
         for i in range(0, len(texts), step):
             out.append(embed_array(self.embedder, texts[i:i + step]))
             if progress and texts:
-                progress(round(total_chunks * min(i + step, len(texts)) / len(texts)), total_chunks)
+                progress(before + round(total_chunks * min(i + step, len(texts)) / len(texts)), before + total_chunks)
         return np.vstack(out) if out else np.zeros((0, 1), dtype=np.float32)
 
     def _reembed_rest(self, run: _Run, report: IngestReport, progress: Progress | None) -> None:

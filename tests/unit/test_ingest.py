@@ -169,3 +169,50 @@ def test_second_writer_waits_for_the_lock(hash_settings):
         with pytest.raises(IndexStateError, match="another ingest"):
             indexer.ingest([hash_settings.seeds_dir])
     assert indexer.ingest([hash_settings.seeds_dir]).ok
+
+
+def test_progress_lines_when_stderr_is_not_a_terminal(hash_settings, monkeypatch):
+    import io
+
+    from assistant.apps.cli import IngestProgress
+
+    out = io.StringIO()
+    progress = IngestProgress(every=0.0, stream=out)
+    report = Indexer(hash_settings.with_overrides(ingest_batch=3)).ingest([hash_settings.seeds_dir], progress=progress)
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 3 and all(line.startswith("ingest: ") and "chunks embedded of" in line for line in lines)
+    assert lines[-1].startswith(f"ingest: {report.chunks_embedded:,} chunks embedded of {report.chunks_embedded:,}")
+    quiet = io.StringIO()
+    slow = IngestProgress(every=3600.0, stream=quiet)  # at most one line an hour: only the first
+    for i in range(1, 50):
+        slow(i, 100)
+    assert len(quiet.getvalue().splitlines()) <= 1
+
+
+def test_batches_commit_as_they_go(hash_settings, monkeypatch):
+    """With small batches, articles are committed batch by batch: a crash after the first batches
+    keeps them, and the re-run embeds only what was not committed."""
+    from assistant.index.catalog import Catalog
+
+    settings = hash_settings.with_overrides(ingest_batch=3)
+    indexer = Indexer(settings)
+    commits = []
+    real_commit = Catalog.commit
+
+    def commit_then_maybe_crash(self, put, remove, **kw):
+        version = real_commit(self, put, remove, **kw)
+        commits.append([e.doc_id for e, _ in put])
+        if len(commits) == 2:
+            raise KeyboardInterrupt("killed after the second batch")
+        return version
+
+    monkeypatch.setattr(Catalog, "commit", commit_then_maybe_crash)
+    with pytest.raises(KeyboardInterrupt):
+        indexer.ingest([settings.seeds_dir])
+    monkeypatch.undo()
+    kept = {d for batch in commits for d in batch}
+    assert len(commits) == 2 and 2 <= len(kept) < 5
+    assert set(docs_of(indexer)) == kept
+    report = Indexer(settings, embedder=indexer.embedder).ingest([settings.seeds_dir])
+    assert sorted(report.unchanged) == sorted(kept) and len(report.added) == 5 - len(kept)
+    consistent(indexer)
