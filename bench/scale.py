@@ -62,8 +62,8 @@ def synth_corpus(n: int, path: Path, seed: int = 7) -> Path:
     with open(path, "w", encoding="utf-8") as f:
         for i in range(n):
             sentences = []
-            for _ in range(rng.randint(4, 6)):
-                words = rng.choices(vocab, weights=weights, k=rng.randint(8, 14))
+            for _ in range(rng.randint(2, 4)):
+                words = rng.choices(vocab, weights=weights, k=rng.randint(6, 10))
                 words.insert(rng.randrange(len(words)), rng.choice(names))
                 if rng.random() < 0.5:
                     words.insert(rng.randrange(len(words)), f"{rng.randint(2, 9000):,}")

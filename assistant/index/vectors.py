@@ -1,13 +1,17 @@
 """Chroma, and only here: the store of everything the index holds, embedded (``index/chroma``) or a
 server (``ASSISTANT_CHROMA_URL``), in three collections named after the corpus (``ASSISTANT_CORPUS``):
 
-    <corpus>_chunks    one record per chunk: its vector (the mean of its sentences' vectors), its text,
-                       its metadata (article fields, offsets, ``version``) and its sentence vectors
+    <corpus>_chunks    one record per chunk: its vector (the mean of its sentences' vectors) and its
+                       metadata: text, article fields, offsets, ``version`` and its sentence vectors
                        (``sentences``: spans in the chunk; ``sentence_vectors``: float16, base64)
-    <corpus>_articles  one record per indexed article: the cleaned text (citations quote it by offsets)
-                       and its ``DocEntry`` as metadata
+    <corpus>_articles  one record per indexed article: its ``DocEntry`` as metadata
+    <corpus>_texts     one record per indexed article: its cleaned text (citations quote it by offsets)
     <corpus>_catalog   small records: the catalog's version and settings, the writer's lease, the
                        versions an unfinished writer added
+
+Texts are metadata, not Chroma documents, and only the keys we filter on are indexed (a collection
+``Schema``): Chroma's full-text index of documents and per-key string indexes more than double the
+cost of a write, and nothing here searches them.
 
 Vectors are computed by our embedder and always passed in; every collection still gets an embedding
 function (ours, or a constant one for the record collections), because Chroma's default downloads a
@@ -87,9 +91,12 @@ def _gated(method):
 @dataclass
 class ChunkRow:
     id: str
-    text: str
     meta: dict
     score: float | None = None  # cosine similarity, for query results
+
+    @property
+    def text(self) -> str:
+        return self.meta.get("text", "")
 
     @property
     def version(self) -> str:
@@ -118,14 +125,35 @@ def unpack_sentences(meta: dict) -> list[tuple[int, int, np.ndarray]]:
 
 
 def public_meta(meta: dict) -> dict:
-    """Chunk metadata as callers see it: without the packed sentence vectors and the folded outlet."""
-    return {k: v for k, v in meta.items() if k not in ("sentences", "sentence_vectors", "source_cf")}
+    """Chunk metadata as callers see it: without its text (the Document's content), the packed sentence
+    vectors and the folded outlet."""
+    return {k: v for k, v in meta.items() if k not in ("text", "sentences", "sentence_vectors", "source_cf")}
+
+
+def _lean_schema(keys: tuple[str, ...], function):
+    """Vectors by cosine, computed by ``function`` if ever (we always pass them in); only ``keys``
+    among string metadata indexed; no full-text index of documents."""
+    from chromadb import K, Schema
+    from chromadb.api.types import FtsIndexConfig, StringInvertedIndexConfig, VectorIndexConfig
+
+    schema = Schema()
+    schema.create_index(config=VectorIndexConfig(space="cosine", embedding_function=function))
+    schema.delete_index(config=FtsIndexConfig(), key=K.DOCUMENT)
+    schema.delete_index(config=StringInvertedIndexConfig())
+    for key in keys:
+        schema.create_index(config=StringInvertedIndexConfig(), key=key)
+    return schema
 
 
 # ---------------------------------------------------------------------------- embedding functions
-def _embedding_function(embedder):
+@functools.lru_cache(maxsize=1)
+def _function_classes():
+    """Our two embedding functions, registered with Chroma by name (so a collection's stored
+    configuration names a function Chroma knows)."""
     from chromadb.api.types import EmbeddingFunction
+    from chromadb.utils.embedding_functions import register_embedding_function
 
+    @register_embedding_function
     class AssistantEmbeddingFunction(EmbeddingFunction):
         def __init__(self, embedder) -> None:
             self._embedder = embedder
@@ -149,14 +177,10 @@ def _embedding_function(embedder):
         def default_space(self):
             return "cosine"
 
-    return AssistantEmbeddingFunction(embedder)
-
-
-def _record_function():
-    """For collections of records that are never searched by vector: a constant one-number vector."""
-    from chromadb.api.types import EmbeddingFunction
-
+    @register_embedding_function
     class RecordEmbeddingFunction(EmbeddingFunction):
+        """For collections of records never searched by vector: a constant one-number vector."""
+
         def __init__(self) -> None:
             pass
 
@@ -174,7 +198,15 @@ def _record_function():
         def build_from_config(config: dict[str, Any]):
             return RecordEmbeddingFunction()
 
-    return RecordEmbeddingFunction()
+    return AssistantEmbeddingFunction, RecordEmbeddingFunction
+
+
+def _embedding_function(embedder):
+    return _function_classes()[0](embedder)
+
+
+def _record_function():
+    return _function_classes()[1]()
 
 
 def _chroma_meta(meta: dict) -> dict:
@@ -213,13 +245,15 @@ class ChromaStore:
         else:
             self.client = chromadb.PersistentClient(path=str(self.index_dir / "chroma"), settings=settings)
         try:
-            self.chunks = self.client.get_or_create_collection(
-                name=f"{self.corpus}_chunks", embedding_function=_embedding_function(self.embedder),
-                metadata={"hnsw:space": "cosine"})
-            self.articles = self.client.get_or_create_collection(name=f"{self.corpus}_articles",
-                                                                 embedding_function=_record_function())
-            self.catalog = self.client.get_or_create_collection(name=f"{self.corpus}_catalog",
-                                                                embedding_function=_record_function())
+            def collection(suffix: str, keys: tuple[str, ...], function):
+                # the embedding function travels in the schema (Chroma refuses it beside one)
+                return self.client.get_or_create_collection(name=f"{self.corpus}_{suffix}", embedding_function=None,
+                                                            schema=_lean_schema(keys, function))
+
+            self.chunks = collection("chunks", ("version", "doc_id", "source_cf"), _embedding_function(self.embedder))
+            self.articles = collection("articles", ("root", "origin_file"), _record_function())
+            self.texts = collection("texts", (), _record_function())
+            self.catalog = collection("catalog", (), _record_function())
         except Exception as exc:
             raise ChromaStoreError(f"Chroma: cannot open the corpus {self.corpus!r}: {exc}") from None
 
@@ -238,11 +272,11 @@ class ChromaStore:
 
     # ------------------------------------------------------------------ chunks
     @_gated
-    def add_chunks(self, ids: Sequence[str], vectors, texts: Sequence[str], metas: Sequence[dict]) -> None:
+    def add_chunks(self, ids: Sequence[str], vectors, metas: Sequence[dict]) -> None:
+        """Chunks with their vectors and metadata (``text`` included)."""
         for i in range(0, len(ids), PAGE):
-            self.chunks.upsert(ids=list(ids[i:i + PAGE]), documents=list(texts[i:i + PAGE]),
-                               metadatas=[_chroma_meta(m) for m in metas[i:i + PAGE]],
-                               embeddings=[list(map(float, v)) for v in vectors[i:i + PAGE]])
+            self.chunks.upsert(ids=list(ids[i:i + PAGE]), metadatas=[_chroma_meta(m) for m in metas[i:i + PAGE]],
+                               embeddings=np.asarray(vectors[i:i + PAGE], dtype=np.float32))
 
     @_gated
     def query(self, vector, n: int, where: dict | None = None) -> list[ChunkRow]:
@@ -251,22 +285,22 @@ class ChromaStore:
             return []
         try:
             res = self.chunks.query(query_embeddings=[list(map(float, vector))], n_results=n, where=where or None,
-                                    include=["documents", "metadatas", "distances"])
+                                    include=["metadatas", "distances"])
         except Exception as exc:
             if "empty" in str(exc).lower() or "no elements" in str(exc).lower():
                 return []
             raise
-        return [ChunkRow(cid, doc or "", meta or {}, 1.0 - float(d)) for cid, doc, meta, d in
-                zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=False)]
+        return [ChunkRow(cid, meta or {}, 1.0 - float(d)) for cid, meta, d in
+                zip(res["ids"][0], res["metadatas"][0], res["distances"][0], strict=False)]
 
     @_gated
     def get_chunks(self, ids: Sequence[str]) -> dict[str, ChunkRow]:
         out: dict[str, ChunkRow] = {}
         ids = list(dict.fromkeys(ids))
         for i in range(0, len(ids), PAGE):
-            res = self.chunks.get(ids=ids[i:i + PAGE], include=["documents", "metadatas"])
-            for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"], strict=False):
-                out[cid] = ChunkRow(cid, doc or "", meta or {})
+            res = self.chunks.get(ids=ids[i:i + PAGE], include=["metadatas"])
+            for cid, meta in zip(res["ids"], res["metadatas"], strict=False):
+                out[cid] = ChunkRow(cid, meta or {})
         return out
 
     def chunks_of(self, versions: Sequence[str]) -> Iterator[ChunkRow]:
@@ -277,10 +311,10 @@ class ChromaStore:
             offset = 0
             while True:
                 with _GATE.shared():
-                    res = self.chunks.get(where={"version": {"$in": batch}}, include=["documents", "metadatas"],
-                                          limit=PAGE, offset=offset)
-                for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"], strict=False):
-                    yield ChunkRow(cid, doc or "", meta or {})
+                    res = self.chunks.get(where={"version": {"$in": batch}}, include=["metadatas"], limit=PAGE,
+                                          offset=offset)
+                for cid, meta in zip(res["ids"], res["metadatas"], strict=False):
+                    yield ChunkRow(cid, meta or {})
                 if len(res["ids"]) < PAGE:
                     break
                 offset += PAGE
@@ -320,46 +354,50 @@ class ChromaStore:
 
     @_gated
     def article_text(self, doc_id: str) -> str | None:
-        res = self.articles.get(ids=[doc_id], include=["documents"])
-        return res["documents"][0] if res["ids"] else None
+        res = self.texts.get(ids=[doc_id], include=["metadatas"])
+        return (res["metadatas"][0] or {}).get("text") if res["ids"] else None
 
     @_gated
     def article_texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
         out = {}
         doc_ids = list(doc_ids)
         for i in range(0, len(doc_ids), PAGE):
-            res = self.articles.get(ids=doc_ids[i:i + PAGE], include=["documents"])
-            out.update(zip(res["ids"], res["documents"], strict=False))
+            res = self.texts.get(ids=doc_ids[i:i + PAGE], include=["metadatas"])
+            out.update((d, (m or {}).get("text", "")) for d, m in zip(res["ids"], res["metadatas"], strict=False))
         return out
 
     @_gated
     def put_articles(self, entries: Sequence[DocEntry], texts: Sequence[str]) -> None:
-        """Write article records; each one, once written, makes its chunks part of the corpus."""
+        """Write article records (texts first); each record, once written, makes its chunks part of the corpus."""
         for i in range(0, len(entries), PAGE):
             batch = entries[i:i + PAGE]
-            self.articles.upsert(ids=[e.doc_id for e in batch], documents=list(texts[i:i + PAGE]),
-                                 metadatas=[e.to_meta() for e in batch], embeddings=[[1.0]] * len(batch))
+            ones = [[1.0]] * len(batch)
+            self.texts.upsert(ids=[e.doc_id for e in batch], metadatas=[{"text": t} for t in texts[i:i + PAGE]],
+                              embeddings=ones)
+            self.articles.upsert(ids=[e.doc_id for e in batch], metadatas=[e.to_meta() for e in batch],
+                                 embeddings=ones)
 
     @_gated
     def delete_articles(self, doc_ids: Sequence[str]) -> None:
         doc_ids = list(doc_ids)
         for i in range(0, len(doc_ids), PAGE):
             self.articles.delete(ids=doc_ids[i:i + PAGE])
+            self.texts.delete(ids=doc_ids[i:i + PAGE])
 
     # ------------------------------------------------------------------ catalog records
     @_gated
     def get_record(self, key: str) -> dict | None:
-        res = self.catalog.get(ids=[key], include=["documents"])
+        res = self.catalog.get(ids=[key], include=["metadatas"])
         if not res["ids"]:
             return None
         try:
-            return json.loads(res["documents"][0])
+            return json.loads((res["metadatas"][0] or {}).get("json", ""))
         except (TypeError, json.JSONDecodeError):
             return None
 
     @_gated
     def put_record(self, key: str, value: dict) -> None:
-        self.catalog.upsert(ids=[key], documents=[json.dumps(value, sort_keys=True)], embeddings=[[1.0]])
+        self.catalog.upsert(ids=[key], metadatas=[{"json": json.dumps(value, sort_keys=True)}], embeddings=[[1.0]])
 
     @_gated
     def delete_record(self, key: str) -> None:

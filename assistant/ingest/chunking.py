@@ -49,8 +49,11 @@ class Chunker:
         prefix = embedding_prefix(title)
         if self.count_embedder_tokens(prefix) > self.embedder_limit // 2:
             prefix = ""  # an absurdly long title is not allowed to starve the chunks
+        spans = sentence_spans(text)
+        if spans and self.fits(text[spans[0][0]:spans[-1][1]], prefix):  # a short article: one chunk, one count
+            return [Chunk(0, spans[0][0], spans[-1][1], text[spans[0][0]:spans[-1][1]])]
         units: list[tuple[int, int]] = []
-        for s, e in sentence_spans(text):
+        for s, e in spans:
             units.extend(self._pieces(text, s, e, prefix))
         chunks: list[Chunk] = []
         i = 0

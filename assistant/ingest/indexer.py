@@ -247,7 +247,7 @@ class Indexer:
                                    + [p.entry.title.strip() for p in planned if p.entry.title.strip()]))
         vectors = self._embed(texts, progress, total_chunks=len(rows), before=report.chunks_embedded)
         at = {t: i for i, t in enumerate(texts)}
-        ids, chunk_vectors, bodies, metas = [], [], [], []
+        ids, chunk_vectors, metas = [], [], []
         for entry, c, spans, sents in rows:
             own = vectors[[at[t] for t in sents]]
             parts = own if not entry.title.strip() else np.vstack([vectors[at[entry.title.strip()]], own])
@@ -255,9 +255,8 @@ class Indexer:
             chunk_vectors.append(mean / (np.linalg.norm(mean) or 1.0))
             cid = chunk_id(entry.version, c.index)
             ids.append(cid)
-            bodies.append(c.text)
-            metas.append({**chunk_metadata(entry, c, cid), **pack_sentences(spans, own)})
-        self.store.add_chunks(ids, chunk_vectors, bodies, metas)
+            metas.append({**chunk_metadata(entry, c, cid), "text": c.text, **pack_sentences(spans, own)})
+        self.store.add_chunks(ids, chunk_vectors, metas)
         report.chunks_embedded += len(ids)
 
     def _embed(self, texts: list[str], progress: Progress | None, total_chunks: int, before: int) -> np.ndarray:
