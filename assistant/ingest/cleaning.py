@@ -64,7 +64,9 @@ def date_to_int(value: str | None) -> int:
 def normalize_text(raw: str) -> str:
     text = raw.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     text = text.replace("\u00a0", " ").replace("\u200b", "")
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    # control and format characters go (newlines and tabs stay); most texts have none
+    if not text.replace("\n", "").replace("\t", "").isprintable():
+        text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     return unicodedata.normalize("NFC", text)
 
 

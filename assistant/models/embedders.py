@@ -101,15 +101,30 @@ class HashEmbedder(Embeddings):
     def dimension(self) -> int:
         return self.dim
 
-    def _vector(self, text: str) -> list[float]:
+    @staticmethod
+    @lru_cache(maxsize=200_000)
+    def _slot(feature: str) -> tuple[int, float]:
+        h = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "big")
+        return h, 1.0 if (h >> 63) else -1.0
+
+    def _array(self, text: str) -> np.ndarray:
         words = re.findall(r"\w+", text.lower())
         feats = words + [a + " " + b for a, b in zip(words, words[1:], strict=False)]
-        vec = [0.0] * self.dim
-        for f in feats:
-            h = int.from_bytes(hashlib.blake2b(f.encode(), digest_size=8).digest(), "big")
-            vec[h % self.dim] += 1.0 if (h >> 63) else -1.0
-        norm = math.sqrt(sum(v * v for v in vec)) or 1.0
-        return [v / norm for v in vec]
+        vec = np.zeros(self.dim, dtype=np.float64)
+        if feats:
+            slots = [self._slot(f) for f in feats]
+            np.add.at(vec, [h % self.dim for h, _ in slots], [sign for _, sign in slots])
+        norm = math.sqrt(float(vec @ vec)) or 1.0
+        return vec / norm
+
+    def _vector(self, text: str) -> list[float]:
+        return self._array(text).tolist()
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        self.calls += len(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._array(t) for t in texts]).astype(np.float32)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         self.calls += len(texts)
