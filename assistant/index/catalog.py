@@ -231,11 +231,11 @@ class Catalog:
         self.store.put_record("pending", rec)
 
     def commit(self, put: Sequence[tuple[DocEntry, str]], remove: Sequence[str], *, fingerprint: str,
-               embedder: str) -> int:
+               embedder: str, stale_texts: Sequence[str] = ()) -> int:
         """Make the written chunks part of the corpus: the articles' records are written (or deleted),
         then the catalog's version moves on and readers reload. Returns the new version."""
         if put:
-            self.store.put_articles([e for e, _ in put], [t for _, t in put])
+            self.store.put_articles([e for e, _ in put], [t for _, t in put], stale_texts)
         if remove:
             self.store.delete_articles(list(remove))
         rec = self.store.get_record("catalog") or {}

@@ -38,6 +38,7 @@ class DocEntry:
     chunks: int = 0  # chunk ids: f"{version}-{i:04d}" for i < chunks
     extractor: str = ""  # how its text was read (html pages: "trafilatura" or "html.parser")
     author: str = ""
+    text_in_chunks: bool = False  # its chunks hold the whole text (no separate text record)
 
     @property
     def chunk_ids(self) -> list[str]:

@@ -124,6 +124,18 @@ def unpack_sentences(meta: dict) -> list[tuple[int, int, np.ndarray]]:
     return [(s, e, v) for (s, e), v in zip(pairs, vectors, strict=True)]
 
 
+def text_from_chunks(spans: Sequence[tuple[int, int, str]]) -> str | None:
+    """An article's text from its chunks ``(start, end, text)`` when they cover it from offset 0 without
+    a gap; else None."""
+    out, pos = [], 0
+    for start, end, text in sorted(spans):
+        if start > pos or end - start != len(text):
+            return None
+        out.append(text[pos - start:])
+        pos = max(pos, end)
+    return "".join(out) if out else None
+
+
 def public_meta(meta: dict) -> dict:
     """Chunk metadata as callers see it: without its text (the Document's content), the packed sentence
     vectors and the folded outlet."""
@@ -354,28 +366,36 @@ class ChromaStore:
 
     @_gated
     def article_text(self, doc_id: str) -> str | None:
-        res = self.texts.get(ids=[doc_id], include=["metadatas"])
-        return (res["metadatas"][0] or {}).get("text") if res["ids"] else None
+        """An indexed article's cleaned text: its text record, or its chunks put together."""
+        res = self.articles.get(ids=[doc_id], include=["metadatas"])
+        if not res["ids"]:
+            return None
+        entry = DocEntry.from_meta(res["metadatas"][0] or {})
+        if entry.text_in_chunks:
+            rows = self.chunks.get(where={"version": entry.version}, include=["metadatas"])["metadatas"]
+            return text_from_chunks([(int(m["start"]), int(m["end"]), m.get("text", "")) for m in rows if m])
+        got = self.texts.get(ids=[doc_id], include=["metadatas"])
+        return (got["metadatas"][0] or {}).get("text") if got["ids"] else None
 
-    @_gated
     def article_texts(self, doc_ids: Sequence[str]) -> dict[str, str]:
-        out = {}
-        doc_ids = list(doc_ids)
-        for i in range(0, len(doc_ids), PAGE):
-            res = self.texts.get(ids=doc_ids[i:i + PAGE], include=["metadatas"])
-            out.update((d, (m or {}).get("text", "")) for d, m in zip(res["ids"], res["metadatas"], strict=False))
-        return out
+        return {d: t for d in doc_ids if (t := self.article_text(d)) is not None}
 
     @_gated
-    def put_articles(self, entries: Sequence[DocEntry], texts: Sequence[str]) -> None:
-        """Write article records (texts first); each record, once written, makes its chunks part of the corpus."""
+    def put_articles(self, entries: Sequence[DocEntry], texts: Sequence[str], stale_texts: Sequence[str] = ()) -> None:
+        """Write article records (their text records first, for articles whose chunks do not hold the whole
+        text); each record, once written, makes its chunks part of the corpus. ``stale_texts``: text
+        records no longer needed."""
+        own = [(e, t) for e, t in zip(entries, texts, strict=True) if not e.text_in_chunks]
+        for i in range(0, len(own), PAGE):
+            batch = own[i:i + PAGE]
+            self.texts.upsert(ids=[e.doc_id for e, _ in batch], metadatas=[{"text": t} for _, t in batch],
+                              embeddings=[[1.0]] * len(batch))
+        for i in range(0, len(stale_texts), PAGE):
+            self.texts.delete(ids=list(stale_texts[i:i + PAGE]))
         for i in range(0, len(entries), PAGE):
             batch = entries[i:i + PAGE]
-            ones = [[1.0]] * len(batch)
-            self.texts.upsert(ids=[e.doc_id for e in batch], metadatas=[{"text": t} for t in texts[i:i + PAGE]],
-                              embeddings=ones)
             self.articles.upsert(ids=[e.doc_id for e in batch], metadatas=[e.to_meta() for e in batch],
-                                 embeddings=ones)
+                                 embeddings=[[1.0]] * len(batch))
 
     @_gated
     def delete_articles(self, doc_ids: Sequence[str]) -> None:

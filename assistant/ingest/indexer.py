@@ -210,13 +210,13 @@ class Indexer:
         new_versions = [p.entry.version for p in embed]
         old_versions = [p.old.version for p in embed if p.old and p.old.version != p.entry.version]
         self.catalog.begin(new_versions + old_versions, [p.entry.doc_id for p in planned])
-        if embed:
-            self._write_chunks(embed, progress, report)
-        self._catalog_version = self.catalog.commit([(p.entry, p.text) for p in planned], [],
+        rows = self._write_chunks(embed, progress, report) if embed else []
+        stale = [p.entry.doc_id for p in planned if p.entry.text_in_chunks and p.old and not p.old.text_in_chunks]
+        self._catalog_version = self.catalog.commit([(p.entry, p.text) for p in planned], [], stale_texts=stale,
                                                     fingerprint=self.fingerprint, embedder=self.embedder.name)
         if old_versions:
             self.store.delete_versions(old_versions)
-        self.keyword.update(new_versions, old_versions, self._catalog_version, self.store.chunks_of)
+        self.keyword.update(new_versions, old_versions, self._catalog_version, lambda versions: rows)
         self.catalog.end()
         for p in planned:
             getattr(report, p.kind).append(p.entry.doc_id)
@@ -233,10 +233,10 @@ class Indexer:
         self.catalog.end()
         report.removed += sorted(e.doc_id for e in entries)
 
-    def _write_chunks(self, planned: list[_Planned], progress: Progress | None, report: IngestReport) -> None:
+    def _write_chunks(self, planned: list[_Planned], progress: Progress | None, report: IngestReport) -> list:
         """Embed every sentence of the batch's chunks once (titles too), store each chunk with the mean
-        of its sentences' vectors as its vector and the sentence vectors themselves."""
-        from assistant.index.vectors import pack_sentences
+        of its sentences' vectors as its vector and the sentence vectors themselves; the rows written."""
+        from assistant.index.vectors import ChunkRow, pack_sentences
 
         rows = []  # (entry, chunk, spans, sentence texts)
         for p in planned:
@@ -258,6 +258,7 @@ class Indexer:
             metas.append({**chunk_metadata(entry, c, cid), "text": c.text, **pack_sentences(spans, own)})
         self.store.add_chunks(ids, chunk_vectors, metas)
         report.chunks_embedded += len(ids)
+        return [ChunkRow(cid, meta) for cid, meta in zip(ids, metas, strict=True)]
 
     def _embed(self, texts: list[str], progress: Progress | None, total_chunks: int, before: int) -> np.ndarray:
         """The texts' vectors; ``progress(done, total)`` in chunks, counted over the whole ingest
@@ -286,6 +287,7 @@ class Indexer:
                 entry.version = self.version_of(entry.doc_id, entry.content_hash)
                 chunks = self.chunker.split(text, entry.title)
                 entry.chunks = len(chunks)
+                entry.text_in_chunks = covers(chunks, text)
                 planned.append(_Planned(entry, text, chunks, old, "reindexed"))
             self.commit_batch(planned, report, progress)
 
@@ -359,11 +361,19 @@ class _Run:
         chunks = self.chunked[art.doc_id]
         entry = DocEntry(doc_id=art.doc_id, title=art.title, date=art.date, source=art.source, url=art.url,
                          dateline=art.dateline, content_hash=art.content_hash, origin_file=art.origin_file,
-                         root=art.root, version=ix.version_of(art.doc_id, art.content_hash), chunks=len(chunks))
+                         root=art.root, version=ix.version_of(art.doc_id, art.content_hash), chunks=len(chunks),
+                         text_in_chunks=covers(chunks, art.text))
         if old and old.version == entry.version:
             return _Planned(entry, art.text, None, old, "unchanged")
         kind = "added" if not old else ("reindexed" if old.content_hash == art.content_hash else "updated")
         return _Planned(entry, art.text, chunks, old, kind)
+
+
+def covers(chunks: list[Chunk], text: str) -> bool:
+    """The chunks put together give back the whole text (so it needs no record of its own)."""
+    from assistant.index.vectors import text_from_chunks
+
+    return text_from_chunks([(c.start, c.end, c.text) for c in chunks]) == text
 
 
 def doc_metadata(entry: DocEntry) -> dict:

@@ -143,7 +143,7 @@ def test_readers_never_see_half_an_ingest(hash_settings, monkeypatch):
     before = {d.id for d in retriever.invoke("Iraq detainees")}
     (hash_settings.seeds_dir / "late.txt").write_text("Breaking: Iraq detainees moved again, officials say.")
 
-    def crash(self, entries, texts):
+    def crash(self, entries, texts, stale_texts=()):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(ChromaStore, "put_articles", crash)
@@ -216,3 +216,24 @@ def test_batches_commit_as_they_go(hash_settings, monkeypatch):
     report = Indexer(settings, embedder=indexer.embedder).ingest([settings.seeds_dir])
     assert sorted(report.unchanged) == sorted(kept) and len(report.added) == 5 - len(kept)
     consistent(indexer)
+
+
+def test_article_texts_come_back_whole_from_their_chunks_or_their_record(hash_settings, tmp_path):
+    """Citations quote the cleaned text by offsets: every article's text reads back exactly, whether its
+    chunks hold all of it (no separate record written) or not."""
+    from assistant.ingest.loading import load_paths
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "long.txt").write_text("\n\n".join(f"Paragraph {i} says something about harbour {i}." for i in range(60)))
+    (corpus / "short.txt").write_text("A short note about the harbour.")
+    settings = hash_settings.with_overrides(index_dir=tmp_path / "idx", chunk_tokens=40, chunk_overlap=10)
+    indexer = Indexer(settings)
+    indexer.ingest([corpus, hash_settings.seeds_dir])
+    texts = {a.doc_id: a.text for a in load_paths([corpus, hash_settings.seeds_dir]).articles}
+    docs = docs_of(indexer)
+    assert docs["short.txt"].text_in_chunks and docs["long.txt"].chunks > 3
+    for doc_id, text in texts.items():
+        assert indexer.catalog.article_text(doc_id) == text, doc_id
+    written = set(indexer.store.texts.get(include=[])["ids"])
+    assert written == {d for d, e in docs.items() if not e.text_in_chunks}
