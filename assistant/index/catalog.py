@@ -37,8 +37,8 @@ PROCESS = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"  # this
 
 class Snapshot:
     """The corpus as of one commit of the catalog. Its settings are read at once; the article records
-    only when asked for (``docs``, for listings and full keyword syncs), and a question asks only for
-    the records of its candidates (``live_versions``), so its cost does not grow with the corpus."""
+    only when asked for (``docs``, for listings and full keyword syncs): a question reads none of them
+    (the keyword index holds the live chunks), so its cost does not grow with the corpus."""
 
     def __init__(self, store: ChromaStore, version: int = 0, fingerprint: str = "", embedder: str = "",
                  docs: dict[str, DocEntry] | None = None, articles: int | None = None):
@@ -47,7 +47,6 @@ class Snapshot:
         self.fingerprint = fingerprint
         self.embedder = embedder
         self._docs = docs
-        self._versions: dict[str, str] = {}  # doc_id -> live version ("" when not indexed)
         self._articles = articles
         self._lock = threading.Lock()
 
@@ -74,19 +73,6 @@ class Snapshot:
     @property
     def chunk_count(self) -> int:
         return sum(e.chunks for e in self.docs.values())
-
-    def live_versions(self, doc_ids) -> dict[str, str]:
-        """doc_id -> its indexed version ("" for an article not in this snapshot's corpus), read from
-        the article records of just these articles (remembered for this snapshot)."""
-        missing = [d for d in dict.fromkeys(doc_ids) if d not in self._versions]
-        if missing:
-            if self._docs is not None:
-                found = {d: self._docs[d] for d in missing if d in self._docs}
-            else:
-                found = self.store.get_articles(ids=missing)
-            for d in missing:
-                self._versions[d] = found[d].version if d in found else ""
-        return {d: self._versions[d] for d in doc_ids}
 
     def article_rows(self) -> list[dict]:
         """The indexed articles, by doc_id: what `assistant list` and the UI's corpus panel show."""

@@ -1,14 +1,15 @@
-"""The BM25 keyword index: tantivy (a maintained, incremental search library: segments merged in the
-background, deletes by term), over our own tokens (``text.words``: stemmed, stop words out, numbers
-by value), in this process's local folder (``<index>/keyword/``).
+"""The keyword index and the local copy of the live chunks: tantivy (a maintained, incremental search
+library: segments merged in the background, deletes by term), over our own tokens (``text.words``:
+stemmed, stop words out, numbers by value), in this process's local folder (``<index>/keyword/``).
 
-It is a cache of the chunks in Chroma: ``sync`` makes it hold exactly the chunks of the catalog's live
-article versions, adding and deleting only what changed since it last synced (its ``synced.json``
-says which versions it holds). The writer syncs it after every commit; a reader whose catalog moved
-on (another process or another machine wrote) syncs it before searching, so with a Chroma server
-every replica builds and refreshes its own from the server. Hits of versions a reader's snapshot
-does not list are dropped by the retriever, so a keyword index ahead of or behind the snapshot is
-never seen half-way.
+It is a cache of the chunks in Chroma and holds exactly the chunks of the catalog's live article
+versions, each with its stored row (text, metadata, sentence vectors), so a question reads its
+candidates here, not from Chroma, and a dense hit counts only if this index holds it (a chunk of an
+unfinished ingest never does). Its changes are atomic tantivy commits: a replaced article's old
+chunks leave in the commit that brings the new ones. The writer updates it after every commit of the
+catalog; a reader whose catalog moved on (another process or another machine wrote) ``sync``s it
+first, adding and deleting only what changed (its ``synced.json`` says which versions it holds), so
+with a Chroma server every replica builds and refreshes its own from the server.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from pathlib import Path
 
 from assistant.text.words import tokenize
 
-FIELDS = ("chunk_id", "version", "date_int", "source", "body")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def keyword_text(text: str, meta: dict) -> str:
@@ -34,7 +34,7 @@ def _schema():
 
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("chunk_id", stored=True, tokenizer_name="raw")
-    sb.add_text_field("doc_id", stored=True, tokenizer_name="raw")
+    sb.add_text_field("row", stored=True, tokenizer_name="raw", index_option="basic")  # the chunk's metadata, JSON
     sb.add_text_field("version", stored=False, tokenizer_name="raw")
     sb.add_integer_field("date_int", indexed=True, fast=True)
     sb.add_text_field("source", stored=False, tokenizer_name="raw")  # case-folded outlet
@@ -72,10 +72,10 @@ class KeywordIndex:
     # ------------------------------------------------------------------ search
     def search(self, query: str, limit: int, *, date_from: int | None = None, date_to: int | None = None,
                sources: Iterable[str] | None = None, exclude: set[str] = frozenset(),
-               match_all: bool = False) -> list[tuple[str, str, float]]:
-        """(chunk id, doc_id, BM25 score) of the best ``limit`` chunks, best first, the filters applied
-        in the index (``sources``: outlets, any case). ``match_all``: chunks without any of the words
-        too, at score 0, after those with them (skipping ``exclude``)."""
+               match_all: bool = False) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) of the best ``limit`` chunks, best first, the filters applied in the
+        index (``sources``: outlets, any case). ``match_all``: every chunk passing the filters, at score
+        0, by chunk id (skipping ``exclude``)."""
         import tantivy
 
         tokens = list(dict.fromkeys(tokenize(query)))
@@ -97,14 +97,27 @@ class KeywordIndex:
         searcher = self.index.searcher()
         if match_all:
             hits = searcher.search(query_, limit + len(exclude), count=False).hits
-            rows = [searcher.doc(address) for _, address in hits]
-            out = [(r["chunk_id"][0], r["doc_id"][0], 0.0) for r in rows if r["chunk_id"][0] not in exclude]
-            return sorted(out)[:limit]
+            ids = sorted(searcher.doc(address)["chunk_id"][0] for _, address in hits)
+            return [(cid, 0.0) for cid in ids if cid not in exclude][:limit]
         hits = searcher.search(query_, limit, count=False).hits
-        out = []
-        for score, address in hits:
-            row = searcher.doc(address)
-            out.append((row["chunk_id"][0], row["doc_id"][0], float(score)))
+        return [(searcher.doc(address)["chunk_id"][0], float(score)) for score, address in hits]
+
+    def rows(self, chunk_ids: Iterable[str]) -> dict:
+        """The stored rows (``ChunkRow``: text, metadata, sentence vectors) of the given chunks that this
+        index holds; the others are not part of the corpus."""
+        import tantivy
+
+        from assistant.index.vectors import ChunkRow
+
+        ids = list(dict.fromkeys(chunk_ids))
+        if not ids:
+            return {}
+        searcher = self.index.searcher()
+        hits = searcher.search(tantivy.Query.term_set_query(self.schema, "chunk_id", ids), len(ids), count=False).hits
+        out = {}
+        for _, address in hits:
+            doc = searcher.doc(address)
+            out[doc["chunk_id"][0]] = ChunkRow(doc["chunk_id"][0], json.loads(doc["row"][0]))
         return out
 
     def __len__(self) -> int:
@@ -174,7 +187,7 @@ class KeywordIndex:
             for row in chunks_of(add):
                 doc = tantivy.Document()
                 doc.add_text("chunk_id", row.id)
-                doc.add_text("doc_id", row.meta.get("doc_id", ""))
+                doc.add_text("row", json.dumps(row.meta, ensure_ascii=False))
                 doc.add_text("version", row.version)
                 doc.add_integer("date_int", int(row.meta.get("date_int") or 0))
                 doc.add_text("source", (row.meta.get("source") or "").casefold())

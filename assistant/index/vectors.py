@@ -291,19 +291,19 @@ class ChromaStore:
                                embeddings=np.asarray(vectors[i:i + PAGE], dtype=np.float32))
 
     @_gated
-    def query(self, vector, n: int, where: dict | None = None) -> list[ChunkRow]:
-        """The ``n`` nearest chunks (fewer when the store or the filter holds fewer), best first."""
+    def query_ids(self, vector, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the ``n`` nearest chunks, best first: ids only, the cheapest
+        question Chroma answers (the retriever reads rows from the local keyword index)."""
         if n <= 0:
             return []
         try:
             res = self.chunks.query(query_embeddings=[list(map(float, vector))], n_results=n, where=where or None,
-                                    include=["metadatas", "distances"])
+                                    include=["distances"])
         except Exception as exc:
             if "empty" in str(exc).lower() or "no elements" in str(exc).lower():
                 return []
             raise
-        return [ChunkRow(cid, meta or {}, 1.0 - float(d)) for cid, meta, d in
-                zip(res["ids"][0], res["metadatas"][0], res["distances"][0], strict=False)]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=False)]
 
     @_gated
     def get_chunks(self, ids: Sequence[str]) -> dict[str, ChunkRow]:

@@ -30,7 +30,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
 from assistant.errors import IndexStateError
-from assistant.index.layout import IndexDir, version_of
+from assistant.index.layout import IndexDir
 from assistant.index.vectors import ChunkRow, public_meta
 from assistant.retrieval.filters import Filters, check_mode, parse_date_bound
 from assistant.settings import Settings
@@ -160,11 +160,6 @@ class _Search:
         self.keyword: list[tuple[str, float]] = []
         self.fused: dict[str, float] = {}
 
-    def _live(self, pairs: list[tuple[str, str]]) -> set[str]:
-        """The chunk ids among (chunk id, doc_id) pairs whose article version is indexed."""
-        versions = self.snap.live_versions([d for _, d in pairs])
-        return {cid for cid, d in pairs if versions.get(d) == version_of(cid)}
-
     def run(self, k: int) -> list[tuple[str, float]]:
         depth = max(4 * k, 20)
         while True:
@@ -178,40 +173,37 @@ class _Search:
                 ranked = self.dense if self.mode == "dense" else self.keyword
             exhausted = dense_done and keyword_done
             self._load([cid for cid, _ in ranked])
+            ranked = [(cid, score) for cid, score in ranked if cid in self.rows]
             picked = _dedup(ranked, self.rows, k, self.settings, exhausted=exhausted)
             if len(picked) >= k or exhausted:
                 return picked
             depth *= 2
 
     def _dense(self, depth: int) -> bool:
-        found = self.store.query(self.query_vec, depth, self.filters.where())
-        live = self._live([(row.id, row.meta.get("doc_id", "")) for row in found])
-        self.dense = []
-        for row in found:
-            if row.id in live:
-                self.rows.setdefault(row.id, row)
-                self.dense.append((row.id, row.score))
+        """The nearest chunks that are part of the corpus: Chroma's nearest ids, kept when the keyword
+        index (the local copy of the live chunks) holds them, which gives their rows too."""
+        found = self.store.query_ids(self.query_vec, depth, self.filters.where())
+        self._load([cid for cid, _ in found])
+        self.dense = [(cid, score) for cid, score in found if cid in self.rows]
         return len(found) < depth
 
     def _keyword(self, depth: int) -> bool:
         bounds = {"date_from": self.filters.lo, "date_to": self.filters.hi, "sources": self.filters.sources}
         hits = self.r._keyword.search(self.query, depth, **bounds)
-        live = self._live([(cid, doc) for cid, doc, _ in hits])
-        self.keyword = [(cid, score) for cid, _, score in hits if cid in live]
+        self.keyword = list(hits)
         done = len(hits) < depth
         if done and self.mode == "bm25":
             # keyword mode on its own: chunks without any of the words follow at score 0, so k still come back
             room = depth - len(self.keyword)
-            more = self.r._keyword.search(self.query, room, match_all=True, exclude={c for c, _, _ in hits}, **bounds)
-            live = self._live([(cid, doc) for cid, doc, _ in more])
-            self.keyword += [(cid, 0.0) for cid, _, _ in more if cid in live]
+            more = self.r._keyword.search(self.query, room, match_all=True, exclude={c for c, _ in hits}, **bounds)
+            self.keyword += more
             done = len(more) < room
         return done
 
     def _load(self, ids: list[str]) -> None:
         missing = [cid for cid in ids if cid not in self.rows]
         if missing:
-            self.rows.update(self.store.get_chunks(missing))
+            self.rows.update(self.r._keyword.rows(missing))
 
     def _rerank(self, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
         """The first ``rerank_depth`` fused candidates re-scored: the cosine of their best sentence
