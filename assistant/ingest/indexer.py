@@ -306,7 +306,7 @@ class _Run:
         self.batch: list[Article] = []
         self.batch_chunks = 0
         self.chunked: dict[str, list[Chunk]] = {}
-        self.scanned: dict[str, set[str]] = {}
+        self.scanned: dict[str, Scanned] = {}
         self.touched: set[str] = set()  # doc_ids this run read from its inputs
 
     def take(self, event) -> None:
@@ -321,7 +321,7 @@ class _Run:
         elif isinstance(event, LoadError):
             self.report.errors.append(event)
         elif isinstance(event, Scanned):
-            self.scanned[event.root] = event.files
+            self.scanned[event.root] = event
         elif isinstance(event, FileDone):
             if not event.failed and Path(event.path).suffix.lower() in JSON_SUFFIXES:
                 self.flush()  # the file's records are committed before those gone from it are removed
@@ -329,9 +329,9 @@ class _Run:
 
     def finish(self) -> None:
         self.flush()
-        for root, files in self.scanned.items():
+        for root, scan in self.scanned.items():
             gone = [e for e in self.ix.store.get_articles(where={"root": root}).values()
-                    if e.origin_file not in files and e.doc_id not in self.touched]
+                    if scan.lost(e.origin_file) and e.doc_id not in self.touched]
             self.ix._commit_removals(gone, self.report)
 
     def _remove_gone_records(self, event: FileDone) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -91,10 +92,18 @@ def _is_ignored(rel: str, patterns: list[str]) -> bool:
 @dataclass
 class Scanned:
     """A folder (or a single file) and every supported file found under it, loaded or not: ingest
-    removes only articles of a scanned root whose file is gone."""
+    removes only articles of a scanned root whose file is gone, and none under a folder it could not
+    read (``unreadable``)."""
 
     root: str
     files: set[str]
+    unreadable: list[str] = field(default_factory=list)
+
+    def lost(self, origin_file: str) -> bool:
+        """An article of this root whose file is gone (not merely out of reach)."""
+        if origin_file in self.files:
+            return False
+        return not any(origin_file == d or origin_file.startswith(d.rstrip(os.sep) + os.sep) for d in self.unreadable)
 
 
 @dataclass
@@ -119,22 +128,79 @@ def iter_load(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> I
         path = Path(raw_path).expanduser()
         if path.is_dir():
             root = path.resolve()
-            ignored = _ignore_patterns(root)
-            files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-                           and not any(part.startswith(".") for part in p.relative_to(root).parts)
-                           and not _is_ignored(p.relative_to(root).as_posix(), ignored))
-            yield Scanned(str(root), {str(p) for p in files})
+            files, problems, unreadable = _walk(root)
+            yield from problems
+            yield Scanned(str(root), {str(p) for p in files}, unreadable)
             for f in files:
                 yield from _load_one(f, f.relative_to(root).as_posix(), str(root), seen_ids, max_bytes)
         elif path.is_file():
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 yield LoadError(str(raw_path), unsupported_type_message(path.suffix))
                 continue
+            if _CONTROL.search(path.name):
+                yield LoadError(repr(str(raw_path)), CONTROL_NAME)
+                continue
             f = path.resolve()
             yield Scanned(str(f), {str(f)})
             yield from _load_one(f, path.name, str(f), seen_ids, max_bytes)
+        elif path.is_symlink():
+            yield LoadError(str(raw_path), "dangling symbolic link (its target does not exist)")
         else:
             yield LoadError(str(raw_path), "no such file or folder")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_NAME = "the file name has control characters (a newline, a tab, ...); rename the file"
+
+
+def _walk(root: Path) -> tuple[list[Path], list[LoadError], list[str]]:
+    """The supported files under ``root`` (hidden files and .assistantignore patterns skipped; links
+    followed), a line for every path skipped for a reason the user should know (an unreadable folder,
+    a dangling link, a folder loop, a file name with control characters), and the folders it could
+    not read."""
+    ignored = _ignore_patterns(root)
+    files: list[Path] = []
+    problems: list[LoadError] = []
+    unreadable: list[str] = []
+    seen: set[tuple[int, int]] = set()
+
+    def visit(folder: Path) -> None:
+        try:
+            st = folder.stat()
+            key = (st.st_dev, st.st_ino)
+            if key in seen:
+                problems.append(LoadError(str(folder), "a symbolic link back to a folder above it (a loop); skipped"))
+                return
+            seen.add(key)
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(LoadError(str(folder), f"cannot read the folder: {exc.strerror or exc}; its articles "
+                                                   "stay indexed as they were"))
+            unreadable.append(str(folder))
+            return
+        for entry in entries:
+            p = Path(entry.path)
+            if entry.name.startswith(".") or _is_ignored(p.relative_to(root).as_posix(), ignored):
+                continue
+            try:
+                if entry.is_symlink() and not p.exists():
+                    problems.append(LoadError(str(p), "dangling symbolic link (its target does not exist); skipped"))
+                    continue
+                if entry.is_dir():
+                    visit(p)
+                    continue
+                if not entry.is_file() or p.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    continue
+            except OSError as exc:
+                problems.append(LoadError(str(p), f"cannot read: {exc.strerror or exc}; skipped"))
+                continue
+            if _CONTROL.search(entry.name):
+                problems.append(LoadError(repr(str(p)), CONTROL_NAME))
+                continue
+            files.append(p)
+
+    visit(root)
+    return sorted(files), problems, unreadable
 
 
 def load_paths(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> LoadResult:
@@ -295,6 +361,8 @@ def _record_article(rec: object, default_id: str) -> Article:
     rid = rec.get("id")
     if rid is not None and not isinstance(rid, (str, int)) or rid == "":
         raise _FileError("field 'id' must be a non-empty string or integer")
+    if isinstance(rid, str) and _CONTROL.search(rid):
+        raise _FileError("field 'id' has control characters (a newline, a tab, ...)")
     date = None
     if rec.get("date"):
         try:

@@ -184,3 +184,69 @@ def test_assistantignore_skips_the_question_set(tmp_path: Path):
     (tmp_path / "keep.txt").write_text("Kept article.")
     (tmp_path / ".assistantignore").write_text("sub/*\n")
     assert [a.doc_id for a in load_paths([tmp_path]).articles] == ["keep.txt"]
+
+
+# ---------------------------------------------------------------------------- paths that are skipped, each with its line
+def _events(paths):
+    from assistant.ingest.loading import LoadError, iter_load
+
+    events = list(iter_load(paths))
+    return [str(e) for e in events if isinstance(e, LoadError)], events
+
+
+def test_dangling_links_loops_and_control_characters_get_a_line_each(tmp_path):
+    from assistant.ingest.loading import Article
+
+    root = tmp_path / "corpus"
+    (root / "sub").mkdir(parents=True)
+    (root / "good.txt").write_text("A good article about the harbour.")
+    (root / "sub" / "also.txt").write_text("Another good article about the harbour.")
+    (root / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    (root / "sub" / "up").symlink_to(root)  # a loop
+    (root / "bad\nname.txt").write_text("A file whose name has a newline.")
+    errors, events = _events([root])
+    assert f"{root / 'gone.txt'}: dangling symbolic link (its target does not exist); skipped" in errors
+    assert any(e.startswith(str(root / "sub" / "up")) and "a loop" in e for e in errors)
+    assert any("control characters" in e and "bad\\nname.txt" in e for e in errors)
+    assert sorted(a.doc_id for a in events if isinstance(a, Article)) == ["good.txt", "sub/also.txt"]
+    assert all("\n" not in e for e in errors)  # one line each
+    (tmp_path / "nowhere-link").symlink_to(tmp_path / "missing")
+    single, _ = _events([tmp_path / "nowhere-link"])
+    assert single == [f"{tmp_path / 'nowhere-link'}: dangling symbolic link (its target does not exist)"]
+
+
+def test_an_unreadable_folder_is_named_and_its_articles_stay_indexed(hash_settings, tmp_path, monkeypatch):
+    import os
+
+    from assistant.ingest.indexer import Indexer
+
+    root = tmp_path / "corpus"
+    (root / "locked").mkdir(parents=True)
+    (root / "open.txt").write_text("An open article about the harbour strike.")
+    (root / "locked" / "secret.txt").write_text("An article in a folder that will become unreadable.")
+    indexer = Indexer(hash_settings)
+    assert sorted(indexer.ingest([root]).added) == ["locked/secret.txt", "open.txt"]
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)  # root may read everything: the refusal is simulated
+    report = indexer.ingest([root])
+    assert [str(e) for e in report.errors] == [f"{root / 'locked'}: cannot read the folder: Permission denied; its "
+                                               "articles stay indexed as they were"]
+    assert report.removed == [] and "locked/secret.txt" in indexer.catalog.load().docs
+    monkeypatch.setattr(os, "scandir", lambda path: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
+    report = indexer.ingest([root])  # the root itself: one line, nothing removed
+    assert [str(e) for e in report.errors] == [f"{root}: cannot read the folder: Permission denied; its articles "
+                                               "stay indexed as they were"]
+    assert report.removed == [] and len(indexer.catalog.load().docs) == 2
+
+
+def test_a_record_id_with_control_characters_is_refused():
+    from assistant.ingest.loading import _load_records
+
+    items = list(_load_records(json.dumps({"id": "a\nb", "text": "Some text."}), "f.json", Path("f.json"), False))
+    assert [str(x) for x in items] == ["f.json: field 'id' has control characters (a newline, a tab, ...)"]
