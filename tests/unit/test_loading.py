@@ -186,7 +186,7 @@ def test_assistantignore_skips_the_question_set(tmp_path: Path):
     assert [a.doc_id for a in load_paths([tmp_path]).articles] == ["keep.txt"]
 
 
-# ---------------------------------------------------------------------------- paths that are skipped, each with its line
+# ------------------------------------------------------------------------- paths skipped, each with its line
 def _events(paths):
     from assistant.ingest.loading import LoadError, iter_load
 
