@@ -26,6 +26,10 @@ class FilterError(AssistantError, ValueError):
     """A date or outlet filter cannot be read."""
 
 
+class QuestionError(AssistantError, ValueError):
+    """A question, its history or a search query cannot be used (empty, too long, the wrong type)."""
+
+
 class QuestionSetError(AssistantError, ValueError):
     """A question file cannot be read; the message names the file and line."""
 

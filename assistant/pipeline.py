@@ -18,6 +18,7 @@ from langchain_core.runnables import Runnable
 
 from assistant.answering.engines import get_engine
 from assistant.answering.types import Answer, AnswerEngine, StreamItem, final_answer
+from assistant.errors import QuestionError
 from assistant.retrieval.followup import retrieval_query
 from assistant.rules import Rules
 from assistant.settings import Settings
@@ -50,10 +51,7 @@ class Assistant:
                **filters) -> Iterator[StreamItem]:
         """Text deltas as the engine produces them, then the final Answer (with timings and the
         retrieved passages). ``passages`` skips retrieval."""
-        question = question.strip()
-        if not question:
-            raise ValueError("question: empty")
-        history = [h for h in history if h and h.strip()]
+        question, history = check_question(question, history, self.settings)
         t0 = time.perf_counter()  # first_token and total count from here, condensation included
         # a follow-up is retrieved with its earlier turn, no model needed (measured as good as a condensed
         # question on every follow-up set); LLM engines condense only when ASSISTANT_CONDENSE is on
@@ -113,6 +111,33 @@ class AssistantRunnable(Runnable):
 
     def stream(self, input, config=None, **kwargs) -> Iterator[StreamItem]:
         yield from self._stream(input)
+
+
+def check_question(question, history, settings: Settings) -> tuple[str, list[str]]:
+    """The question and its earlier turns, stripped, or a one-line ``QuestionError`` saying which
+    argument is wrong: not text, empty, longer than ASSISTANT_MAX_QUESTION_CHARS, more turns than
+    ASSISTANT_MAX_HISTORY_TURNS. Checked before any work, so an oversized question costs nothing."""
+    if not isinstance(question, str):
+        raise QuestionError(f"question: expected text, got {type(question).__name__}")
+    question = question.strip()
+    if not question:
+        raise QuestionError("question: empty (ask something)")
+    limit = settings.max_question_chars
+    if len(question) > limit:
+        raise QuestionError(f"question: {len(question):,} characters; the limit is {limit:,} "
+                            "(ASSISTANT_MAX_QUESTION_CHARS)")
+    if isinstance(history, str) or not isinstance(history, Sequence):
+        raise QuestionError(f"history: expected a list of earlier questions, got {type(history).__name__}")
+    if len(history) > settings.max_history_turns:
+        raise QuestionError(f"history: {len(history)} earlier questions; the limit is {settings.max_history_turns} "
+                            "(ASSISTANT_MAX_HISTORY_TURNS)")
+    for i, turn in enumerate(history, 1):
+        if not isinstance(turn, str):
+            raise QuestionError(f"history: turn {i} is {type(turn).__name__}, not text")
+        if len(turn) > limit:
+            raise QuestionError(f"history: turn {i} has {len(turn):,} characters; the limit is {limit:,} "
+                                "(ASSISTANT_MAX_QUESTION_CHARS)")
+    return question, [h.strip() for h in history if h.strip()]
 
 
 def check_citations(answer: Answer, passages: Sequence[Document]) -> None:

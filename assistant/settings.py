@@ -89,6 +89,11 @@ class Settings:
     support_threshold: float = setting(0.5, "LLM engines: embedding similarity below which a cited sentence is listed "
                                             "as unsupported")
     max_upload_mb: float = setting(10.0, "largest file accepted by ingest and by the UI's upload, in MiB")
+    max_records_per_file: int = setting(1_000_000, "most JSON/JSONL records read from one file (the rest are refused "
+                                                   "with one line)")
+    max_question_chars: int = setting(4000, "longest question or search query accepted, in characters (longer ones "
+                                            "are refused with one line before any work)")
+    max_history_turns: int = setting(20, "most earlier questions a follow-up may carry")
     # the chat UI (`assistant serve`)
     ui_host: str = setting("127.0.0.1", "UI: address to listen on (loopback; 0.0.0.0 exposes it, then set "
                                         "ASSISTANT_UI_AUTH)")
@@ -150,6 +155,9 @@ class Settings:
             raise SettingsError(f"{ENV_PREFIX}RERANK_DEPTH / RERANK_KEYWORD_WEIGHT: must not be negative")
         if not 0 < self.dedup_threshold <= 1:
             raise SettingsError(f"{ENV_PREFIX}DEDUP_THRESHOLD: must be in (0, 1], got {self.dedup_threshold}")
+        for name in ("max_records_per_file", "max_question_chars", "max_history_turns"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must be at least 1, got {getattr(self, name)}")
         if self.ingest_batch < 1:
             raise SettingsError(f"{ENV_PREFIX}INGEST_BATCH: must be at least 1, got {self.ingest_batch}")
         import re

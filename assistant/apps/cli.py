@@ -233,6 +233,11 @@ def ensure_index(settings: Settings) -> None:
 
 
 def cmd_search(args, settings: Settings) -> int:
+    from assistant.retrieval.filters import check_query
+
+    if args.query is not None:
+        check_query(args.query, settings.max_question_chars)  # before loading anything
+    _filters(args)
     retriever = _retriever(settings, args)
     if args.query is not None:
         _print_results(args.query, retriever.invoke(args.query), args.json)
@@ -255,6 +260,13 @@ def _input_lines(prompt: str):
             return
         if line.strip():
             yield line.strip()
+
+
+def _filters(args) -> None:
+    """The command's date and outlet filters, read once: a one-line error before any work."""
+    from assistant.retrieval.filters import Filters
+
+    Filters.parse(getattr(args, "date_from", None), getattr(args, "date_to", None), getattr(args, "sources", None))
 
 
 def _retriever(settings: Settings, args):
@@ -295,9 +307,12 @@ def _assistant(settings: Settings, args):
 
 def cmd_ask(args, settings: Settings) -> int:
     from assistant.answering.types import Answer
+    from assistant.pipeline import check_question
 
-    assistant = _assistant(settings, args)
     history = args.history or []
+    check_question(args.question, history, settings)  # before loading anything
+    _filters(args)
+    assistant = _assistant(settings, args)
     if args.json:
         answer = assistant.ask(args.question, history)
         print(json.dumps(answer.to_json(), ensure_ascii=False))

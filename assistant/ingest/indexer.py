@@ -155,7 +155,8 @@ class Indexer:
         with self.catalog.writer(self.lock_timeout):
             self._before(report)
             run = _Run(self, report, progress)
-            for event in iter_load(paths, max_bytes=int(self.settings.max_upload_mb * 2**20)):
+            for event in iter_load(paths, max_bytes=int(self.settings.max_upload_mb * 2**20),
+                                   max_records=self.settings.max_records_per_file):
                 run.take(event)
             run.finish()
             if self._settings_changed:

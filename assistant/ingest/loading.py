@@ -119,7 +119,8 @@ class FileDone:
 LoadEvent = Article | LoadError | Scanned | FileDone
 
 
-def iter_load(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> Iterator[LoadEvent]:
+def iter_load(paths: Iterable[Path | str], *, max_bytes: int | None = None,
+              max_records: int | None = None) -> Iterator[LoadEvent]:
     """The articles of the given files and folders, one at a time (a JSONL file of any length never
     sits in memory as articles), with a ``LoadError`` line for each problem, a ``Scanned`` event per
     folder before its files, and a ``FileDone`` after each file."""
@@ -132,7 +133,7 @@ def iter_load(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> I
             yield from problems
             yield Scanned(str(root), {str(p) for p in files}, unreadable)
             for f in files:
-                yield from _load_one(f, f.relative_to(root).as_posix(), str(root), seen_ids, max_bytes)
+                yield from _load_one(f, f.relative_to(root).as_posix(), str(root), seen_ids, max_bytes, max_records)
         elif path.is_file():
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 yield LoadError(str(raw_path), unsupported_type_message(path.suffix))
@@ -142,7 +143,7 @@ def iter_load(paths: Iterable[Path | str], *, max_bytes: int | None = None) -> I
                 continue
             f = path.resolve()
             yield Scanned(str(f), {str(f)})
-            yield from _load_one(f, path.name, str(f), seen_ids, max_bytes)
+            yield from _load_one(f, path.name, str(f), seen_ids, max_bytes, max_records)
         elif path.is_symlink():
             yield LoadError(str(raw_path), "dangling symbolic link (its target does not exist)")
         else:
@@ -227,7 +228,7 @@ def too_large_message(size: int, max_bytes: int) -> str:
 
 
 def _load_one(path: Path, doc_id: str, root: str, seen_ids: dict[str, str],
-              max_bytes: int | None) -> Iterator[LoadEvent]:
+              max_bytes: int | None, max_records: int | None = None) -> Iterator[LoadEvent]:
     shown = str(path)
     failed = False
     ids: set[str] = set()
@@ -238,7 +239,7 @@ def _load_one(path: Path, doc_id: str, root: str, seen_ids: dict[str, str],
         text = _decode(data)
         suffix = path.suffix.lower()
         if suffix in JSON_SUFFIXES:
-            items = _load_records(text, doc_id, path, suffix == ".jsonl")
+            items = _load_records(text, doc_id, path, suffix == ".jsonl", max_records)
         else:
             cleaned, url = _clean_file(text, suffix)
             if not cleaned.text.strip():
@@ -310,8 +311,19 @@ def _safe_date(value: str | None) -> str | None:
         return None
 
 
-def _load_records(text: str, file_id: str, path: Path, jsonl: bool) -> Iterator[Article | LoadError]:
-    """The records of a JSON or JSONL file as articles (a bad record: its error line), one at a time."""
+def _load_records(text: str, file_id: str, path: Path, jsonl: bool,
+                  max_records: int | None = None) -> Iterator[Article | LoadError]:
+    """The records of a JSON or JSONL file as articles (a bad record: its error line), one at a time;
+    past ``max_records``, one line and no more."""
+    for n, item in enumerate(_records(text, file_id, path, jsonl), 1):
+        if max_records is not None and n > max_records:
+            yield LoadError(str(path), f"more than {max_records:,} records (ASSISTANT_MAX_RECORDS_PER_FILE): the rest "
+                                       "is not read, and articles indexed from it stay")
+            return
+        yield item
+
+
+def _records(text: str, file_id: str, path: Path, jsonl: bool) -> Iterator[Article | LoadError]:
     if jsonl:
         n = 0
         any_line = False

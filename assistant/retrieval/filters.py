@@ -15,6 +15,8 @@ from assistant.settings import RETRIEVAL_MODES
 
 def parse_date_bound(value: str | None, *, upper: bool, name: str) -> int | None:
     """'2026', '2026-02' or '2026-02-02' -> 20260202-style int (first or last day for partial dates)."""
+    if value is not None and not isinstance(value, str):
+        raise FilterError(f"{name}: expected a date as text (YYYY-MM-DD, YYYY-MM or YYYY), got {type(value).__name__}")
     if value is None or str(value).strip() == "":
         return None
     v = str(value).strip()
@@ -34,6 +36,19 @@ def parse_date_bound(value: str | None, *, upper: bool, name: str) -> int | None
     return year * 10000 + month * 100 + day
 
 
+def check_query(query, limit: int) -> str:
+    """A search query, or a one-line ``QuestionError``: not text, empty, or longer than ``limit``."""
+    from assistant.errors import QuestionError
+
+    if not isinstance(query, str):
+        raise QuestionError(f"query: expected text, got {type(query).__name__}")
+    if not query.strip():
+        raise QuestionError("query: empty (search for something)")
+    if len(query) > limit:
+        raise QuestionError(f"query: {len(query):,} characters; the limit is {limit:,} (ASSISTANT_MAX_QUESTION_CHARS)")
+    return query
+
+
 def check_mode(mode: str) -> str:
     if mode not in RETRIEVAL_MODES:
         raise FilterError(f"mode: unknown retrieval mode {mode!r} (choose from {', '.join(RETRIEVAL_MODES)})")
@@ -50,9 +65,15 @@ class Filters:
     def parse(cls, date_from: str | None = None, date_to: str | None = None,
               sources: Sequence[str] | None = None) -> Filters:
         """One-line ``FilterError`` for a date that cannot be read."""
-        return cls(parse_date_bound(date_from, upper=False, name="date_from"),
-                   parse_date_bound(date_to, upper=True, name="date_to"),
-                   tuple(sources) if sources else None)
+        lo = parse_date_bound(date_from, upper=False, name="date_from")
+        hi = parse_date_bound(date_to, upper=True, name="date_to")
+        if lo is not None and hi is not None and lo > hi:
+            raise FilterError(f"date_from {date_from} is after date_to {date_to}: no article can match")
+        if isinstance(sources, str):
+            raise FilterError("sources: expected a list of outlets, got one string (put it in a list)")
+        if sources is not None and not all(isinstance(s, str) for s in sources):
+            raise FilterError("sources: every outlet must be text")
+        return cls(lo, hi, tuple(sources) if sources else None)
 
     def where(self) -> dict | None:
         """The filters as Chroma's ``where`` (outlets compared case-folded: ``source_cf``)."""

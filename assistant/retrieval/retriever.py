@@ -32,7 +32,7 @@ from pydantic import ConfigDict, PrivateAttr
 from assistant.errors import IndexStateError
 from assistant.index.layout import IndexDir
 from assistant.index.vectors import ChunkRow, public_meta
-from assistant.retrieval.filters import Filters, check_mode, parse_date_bound
+from assistant.retrieval.filters import Filters, check_mode, check_query, parse_date_bound
 from assistant.settings import Settings
 
 
@@ -126,6 +126,7 @@ class NewsRetriever(BaseRetriever):
                                 date_to: str | None = None, sources: list[str] | None = None) -> list[Document]:
         k = self.k if k is None else int(k)
         mode = check_mode(mode or self.mode)
+        check_query(query, self.settings.max_question_chars)
         filters = Filters.parse(date_from if date_from is not None else self.date_from,
                                 date_to if date_to is not None else self.date_to,
                                 sources if sources is not None else self.sources)

@@ -68,12 +68,15 @@ def read_article_text(settings: Settings, doc_id: str) -> str | None:
 def parse_filters(date_from: str | None, date_to: str | None, outlets: Sequence[str] | None) -> dict:
     """The retrieval filters from the UI's fields (empty ones left out); a bad date raises
     ``FilterError`` with a one-line message."""
-    from assistant.retrieval.filters import parse_date_bound
+    from assistant.retrieval.filters import Filters
 
-    date_from, date_to = (date_from or "").strip() or None, (date_to or "").strip() or None
-    parse_date_bound(date_from, upper=False, name="date_from")
-    parse_date_bound(date_to, upper=True, name="date_to")
-    return {"date_from": date_from, "date_to": date_to, "sources": [o for o in outlets or [] if o] or None}
+    def text_or_none(value):
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    date_from, date_to = text_or_none(date_from), text_or_none(date_to)
+    wanted = [o for o in outlets if o] if isinstance(outlets, list) else outlets
+    Filters.parse(date_from, date_to, wanted)  # one line naming the argument that is wrong
+    return {"date_from": date_from, "date_to": date_to, "sources": wanted or None}
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
@@ -241,7 +244,7 @@ class Handlers:
 
         try:
             filters = parse_filters(date_from, date_to, sources)
-            return self.assistant.ask(question, list(history or []), **filters).to_json()
+            return self.assistant.ask(question, [] if history is None else history, **filters).to_json()
         except self.known_errors as exc:
             raise gr.Error(str(exc)) from None
 
