@@ -100,6 +100,8 @@ class Settings:
     ui_port: int = setting(7860, "UI: port to listen on")
     ui_auth: str = setting("", "UI: require a login, 'user:password' (several: comma-separated); empty: no login",
                            secret=True)
+    ui_login_delay: float = setting(0.5, "UI: seconds a login attempt waits after a failed one, doubling with every "
+                                         "further failure (at most 30 s; failures are forgotten after 15 minutes)")
     ui_concurrency: int = setting(4, "UI: requests worked on at once (Gradio queue); the local model still generates "
                                      "one answer at a time")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -291,3 +292,42 @@ def test_example_questions_come_with_the_corpus(hash_settings, tmp_path):
     from assistant.settings import Settings
 
     assert "How many ISIS detainees has Iraq received?" in example_questions(Settings.from_env(env={}, seeds_dir=SEEDS))
+
+
+def test_login_gate_waits_longer_after_every_failure():
+    from assistant.apps.ui.app import LoginGate
+
+    gate = LoginGate([("ann", "pw1"), ("bob", "pw2")], base=0.01, ceiling=0.05)
+    assert gate.delay() == 0.0
+    assert not gate("ann", "wrong") and gate.delay() == 0.01
+    assert not gate("mallory", "x") and gate.delay() == 0.02  # whoever a guess names, the next one waits longer
+    assert not gate("ann", "pw2") and gate.delay() == 0.04
+    assert not gate("ann", "") and gate.delay() == 0.05  # at most the ceiling
+    t0 = time.perf_counter()
+    assert gate("bob", "pw2")  # right, after waiting its turn
+    assert time.perf_counter() - t0 >= 0.05 and gate.delay() == 0.0
+
+
+def test_corpus_changes_only_from_the_servers_own_page():
+    from types import SimpleNamespace
+
+    from assistant.apps.ui.app import cross_site
+
+    def request(**headers):
+        return SimpleNamespace(headers={"host": "127.0.0.1:7860", **headers})
+
+    assert cross_site(None) is None  # in-process callers
+    assert cross_site(request(origin="http://127.0.0.1:7860")) is None
+    assert cross_site(request(referer="http://127.0.0.1:7860/?view=corpus")) is None
+    for bad in (request(), request(origin="http://evil.example"), request(origin="http://127.0.0.1:9999")):
+        assert cross_site(bad) == "corpus changes are accepted only from this server's own page"
+
+
+def test_gradio_temporary_upload_copies_are_deleted(tmp_path):
+    from assistant.apps.ui.app import discard_uploads
+
+    tmp = tmp_path / "gradio" / "abc123"
+    tmp.mkdir(parents=True)
+    (tmp / "zorba.txt").write_text("x")
+    discard_uploads([str(tmp / "zorba.txt")])
+    assert not tmp.exists() and (tmp_path / "gradio").exists()

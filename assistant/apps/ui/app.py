@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,65 @@ def example_questions(settings: Settings) -> list[str]:
     except (OSError, UnicodeDecodeError):
         return []
     return [q.strip() for q in lines if q.strip() and not q.lstrip().startswith("#")]
+
+
+def cross_site(request) -> str | None:
+    """Why a corpus change is refused when it does not come from this server's own page (a request
+    without an Origin or Referer naming this host: another site, or a program calling the page's
+    hidden events), else None. With a login set, Gradio already requires the session as well."""
+    if request is None:
+        return None  # called in-process (tests, other Python code), not over HTTP
+    from urllib.parse import urlparse
+
+    headers = {k.lower(): v for k, v in dict(request.headers).items()}
+    host = headers.get("host", "")
+    origin = headers.get("origin") or headers.get("referer") or ""
+    if origin and urlparse(origin).netloc == host:
+        return None
+    return "corpus changes are accepted only from this server's own page"
+
+
+def discard_uploads(files) -> None:
+    """Delete Gradio's temporary copies of uploaded files (and their folders, once empty)."""
+    for f in files:
+        path = Path(f)
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()
+        except OSError:
+            pass
+
+
+class LoginGate:
+    """Gradio's login check with a growing delay after failures: every guess after a failed one
+    waits longer (``base`` seconds doubling, at most ``ceiling``), whoever it names; failures older
+    than ``forget`` seconds no longer count. A right login after a wrong one still waits its turn."""
+
+    def __init__(self, logins: list[tuple[str, str]], base: float = 0.5, ceiling: float = 30.0, forget: float = 900.0):
+        self.logins = logins
+        self.base, self.ceiling, self.forget = base, ceiling, forget
+        self.failures: list[float] = []
+        self._lock = threading.Lock()
+
+    def delay(self) -> float:
+        now = time.monotonic()
+        with self._lock:
+            self.failures = [t for t in self.failures if now - t < self.forget]
+            n = len(self.failures)
+        return 0.0 if n == 0 else min(self.ceiling, self.base * 2 ** (n - 1))
+
+    def __call__(self, username: str, password: str) -> bool:
+        import hmac
+
+        time.sleep(self.delay())
+        ok = any(hmac.compare_digest(str(username).encode(), user.encode())
+                 and hmac.compare_digest(str(password).encode(), secret.encode()) for user, secret in self.logins)
+        with self._lock:
+            if ok:
+                self.failures.clear()
+            else:
+                self.failures.append(time.monotonic())
+        return ok
 
 
 def page_css() -> str:
@@ -210,8 +270,12 @@ class Handlers:
                 gr.update(choices=[r["doc_id"] for r in rows], value=[]), gr.update(choices=outlets),
                 gr.skip() if status is None else status)
 
-    def upload(self, files, progress):
+    def upload(self, files, progress, request=None):
         files = [f for f in (files or []) if f]
+        refused = cross_site(request)
+        if refused:
+            discard_uploads(files)
+            return (*self.corpus_outputs(status_html(refused, error=True)), None)
         if not files:
             return (*self.corpus_outputs(), None)
         progress(0, desc="reading the files")
@@ -219,12 +283,18 @@ class Handlers:
         def embedding(done: int, total: int) -> None:
             progress((done, total), desc="embedding passages", unit="passages")
 
-        with self.corpus_lock:
-            report = ingest_uploads(self.settings, [(Path(f), Path(f).name) for f in files], progress=embedding,
-                                    embedder=self.embedder())
+        try:
+            with self.corpus_lock:
+                report = ingest_uploads(self.settings, [(Path(f), Path(f).name) for f in files], progress=embedding,
+                                        embedder=self.embedder())
+        finally:
+            discard_uploads(files)  # Gradio's temporary copies: ours are in the uploads folder now
         return (*self.corpus_outputs(upload_report_html(report)), None)
 
-    def remove(self, doc_ids):
+    def remove(self, doc_ids, request=None):
+        refused = cross_site(request)
+        if refused:
+            return self.corpus_outputs(status_html(refused, error=True))
         if not doc_ids:
             return self.corpus_outputs(status_html("choose the articles to remove first", error=True))
         with self.corpus_lock:
@@ -347,12 +417,18 @@ def _wire(gr, page: Page, handlers: Handlers) -> None:
 
     from gradio import Progress
 
-    def upload(files, progress=Progress()):  # Gradio injects its progress tracker through this default
-        return handlers.upload(files, progress)
+    def upload(files, request, progress=Progress()):  # Gradio injects the request and its progress tracker
+        return handlers.upload(files, progress, request)
+
+    def remove(doc_ids, request):
+        return handlers.remove(doc_ids, request)
+
+    for fn in (upload, remove):  # a real annotation object: this module's string annotations would not resolve
+        fn.__annotations__ = {"request": gr.Request}
 
     page.upload_files.upload(upload, [page.upload_files], corpus_out + [page.upload_files], concurrency_limit=1,
                              concurrency_id="corpus", api_visibility="private")
-    page.remove_button.click(handlers.remove, [page.to_remove], corpus_out, concurrency_limit=1,
+    page.remove_button.click(remove, [page.to_remove], corpus_out, concurrency_limit=1,
                              concurrency_id="corpus", api_visibility="private")
 
 
@@ -393,7 +469,8 @@ def serve(settings: Settings, assistant=None, *, block: bool = True):
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     demo = build_app(settings, assistant)
     logins = settings.ui_logins()
-    demo.launch(server_name=settings.ui_host, server_port=settings.ui_port, auth=logins or None,
+    gate = LoginGate(logins, base=settings.ui_login_delay) if logins else None
+    demo.launch(server_name=settings.ui_host, server_port=settings.ui_port, auth=gate,
                 auth_message="News assistant: log in" if logins else None, share=False, inbrowser=False,
                 show_error=True, quiet=True, ssr_mode=False, mcp_server=False, prevent_thread_lock=not block,
                 max_file_size=int(settings.max_upload_mb * 2**20), css=page_css(), head=page_head())
