@@ -103,3 +103,91 @@ def test_login_is_required_when_set(hash_index):
         assert client.predict(question="Iraq?", api_name="/ask")["engine"] == "slow-test"
     finally:
         demo.close()
+
+
+def _hidden_event(url: str, elem_id: str) -> int:
+    """The fn_index of the page's (private) event triggered by the element ``elem_id``."""
+    import httpx
+
+    config = httpx.get(url + "config").json()
+    comp = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
+    return next(i for i, d in enumerate(config["dependencies"]) if any(t[0] == comp for t in d["targets"]))
+
+
+def _call(url: str, fn_index: int, data: list, headers: dict | None = None) -> list:
+    """Call a page event the way the page's script does (queue join, then the event stream)."""
+    import json
+
+    import httpx
+
+    session = "test-session"
+    r = httpx.post(url + "gradio_api/queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session,
+                                                         "event_data": None, "trigger_id": None},
+                   headers=headers or {}, timeout=30)
+    r.raise_for_status()
+    with httpx.stream("GET", url + f"gradio_api/queue/data?session_hash={session}", headers=headers or {},
+                      timeout=60) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                msg = json.loads(line[5:])
+                if msg.get("msg") == "process_completed":
+                    return msg["output"]["data"]
+    raise AssertionError("no result")
+
+
+def test_a_program_calling_the_hidden_remove_event_is_refused(hash_index):
+    from assistant.index.catalog import Catalog
+
+    demo, url = _launch(hash_index, SlowEngine(pause=0))
+    try:
+        remove = _hidden_event(url, "remove")
+        out = _call(url, remove, [["000_9b2a7a8087030aa2.txt"]])  # no Origin: not the page
+        assert "accepted only from this server" in str(out)
+        assert "000_9b2a7a8087030aa2.txt" in Catalog.open(hash_index).load().docs
+        out = _call(url, remove, [["000_9b2a7a8087030aa2.txt"]], headers={"Origin": "http://evil.example"})
+        assert "accepted only from this server" in str(out)
+        host = url.rstrip("/").split("//")[1]
+        out = _call(url, remove, [["000_9b2a7a8087030aa2.txt"]], headers={"Origin": f"http://{host}"})
+        assert "removed 000_9b2a7a8087030aa2.txt" in str(out)  # the page itself may
+    finally:
+        demo.close()
+
+
+def test_the_api_names_the_argument_of_the_wrong_type(hash_index):
+    from gradio_client import Client
+
+    demo, url = _launch(hash_index, SlowEngine(pause=0))
+    try:
+        client = Client(url, verbose=False)
+        for kwargs, message in [
+            ({"question": "Iraq?", "history": "How many?"}, "history: expected a list of earlier questions, got str"),
+            ({"question": "Iraq?", "sources": "MENAFN"}, "sources: expected a list of outlets, got one string"),
+            ({"question": "x" * 5000}, "question: 5,000 characters; the limit is 4,000"),
+            ({"question": "   "}, "question: empty"),
+            ({"question": "Iraq?", "date_from": "2026-03", "date_to": "2026-01"}, "date_from 2026-03 is after"),
+        ]:
+            with pytest.raises(Exception, match=message):  # noqa: B017 - gradio_client's own error class
+                client.predict(api_name="/ask", **kwargs)
+        assert client.predict(question="Iraq?", history=["How many?"], api_name="/ask")["engine"] == "slow-test"
+    finally:
+        demo.close()
+
+
+def test_login_attempts_slow_down_after_failures(hash_index):
+    import httpx
+
+    demo, url = _launch(hash_index.with_overrides(ui_auth="reader:s3cret", ui_login_delay=0.2), SlowEngine(pause=0))
+    try:
+        times = []
+        for guess in ("a", "b", "c", "d"):
+            t0 = time.perf_counter()
+            r = httpx.post(url + "login", data={"username": "reader", "password": guess}, timeout=60)
+            times.append(time.perf_counter() - t0)
+            assert r.status_code in (400, 401)
+        # waits of 0, 0.2, 0.4, 0.8 s: the fourth guess takes at least 0.8 s, four take at least 1.4 s
+        assert times[3] >= 0.8 and sum(times) >= 1.4 and times[0] < 0.5
+        t0 = time.perf_counter()
+        r = httpx.post(url + "login", data={"username": "reader", "password": "s3cret"}, timeout=60)
+        assert r.status_code == 200 and time.perf_counter() - t0 >= 1.6  # the right one waits its turn too
+    finally:
+        demo.close()
