@@ -64,6 +64,9 @@ class Settings:
                                "local:/path/model.gguf, openai:MODEL, ollama:MODEL")
     abstain_threshold: float = setting(0.2, 'extractive engine: best sentence score below which it answers "The '
                                             'articles don\'t say."')
+    dated_ratio: float = setting(0.7, "answer engines (rule dated-figures): another article's figure is listed with "
+                                      "its date when its sentence scores at least this share of the best sentence's "
+                                      "score")
     disabled_rules: str = setting("", "answer-engine rules to switch off, comma-separated (ablations; "
                                       "`assistant/rules.py` lists them)")
     max_per_doc: int = setting(2, "passages one article may take while other articles have candidates (0: no cap)")

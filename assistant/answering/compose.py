@@ -23,8 +23,6 @@ from assistant.text import facts
 from assistant.text.words import STOPWORDS, tokenize
 
 MAX_DIRECT_WORDS = 18
-# "dated-figures": other articles' figures are given when their sentence scores this close to the best
-DATED_RATIO = 0.7
 SECOND_RATIO = 0.75  # "second-sentence": a second sentence is added when it scores this close to the best
 
 @dataclass
@@ -35,7 +33,7 @@ class Choice:
 
 
 def choose(asked: Asked, cands: Sequence[Candidate], passages: Sequence[Document], *, threshold: float,
-           rules: Rules) -> Choice:
+           rules: Rules, dated_ratio: float = 0.7) -> Choice:
     """The sentences that answer (none: abstain, with the reason)."""
     typed = [c for c in cands if c.typed]
     if not typed:
@@ -44,7 +42,8 @@ def choose(asked: Asked, cands: Sequence[Candidate], passages: Sequence[Document
     if best.score < threshold:
         return Choice([], reason=f"best sentence scores {best.score:.2f} < {threshold:.2f}")
     if asked.kind == "number" and rules.on("dated-figures"):
-        dated = dated_figures(typed, passages, max(threshold, DATED_RATIO * best.score))
+        # other articles' figures are given when their sentence scores ``dated_ratio`` of the best or more
+        dated = dated_figures(typed, passages, max(threshold, dated_ratio * best.score))
         if dated:
             return Choice(dated, dated=True)
     picked = [best]

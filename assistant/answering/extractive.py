@@ -50,7 +50,8 @@ class ExtractiveEngine:
         """The question's analysis and the sentences that answer it (none: abstain)."""
         asked = self.analyse(question, history)
         cands = self.scorer.candidates(asked, passages)
-        return asked, choose(asked, cands, passages, threshold=self.threshold, rules=self.rules)
+        return asked, choose(asked, cands, passages, threshold=self.threshold, rules=self.rules,
+                             dated_ratio=self.settings.dated_ratio)
 
     def answer(self, question: str, history: Sequence[str], passages: Sequence[Document]) -> Answer:
         return final_answer(self.stream(question, history, passages))

@@ -201,7 +201,8 @@ class LLMEngine:
         t0 = time.perf_counter()
         asked = analyse(question, history, kinds=self.rules.kinds, use_context=self.rules.on("followup-context"))
         cands = self.scorer.candidates(asked, passages) if passages else []
-        choice = choose(asked, cands, passages, threshold=self.settings.abstain_threshold, rules=self.rules) \
+        choice = choose(asked, cands, passages, threshold=self.settings.abstain_threshold, rules=self.rules,
+                        dated_ratio=self.settings.dated_ratio) \
             if cands else Choice([])
         sources = [] if not cands else build_sources(
             question, passages, budget=self.source_budget(question), compress=self.settings.compress,
