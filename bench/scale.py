@@ -159,7 +159,7 @@ def child_query(index: Path, n_queries: int, server: str) -> dict:
 
 def run_child(kind: str, *args: str, env: dict | None = None) -> dict:
     proc = subprocess.run([PY, __file__, "_child", kind, *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=7200)
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, timeout=7200)
     if proc.returncode != 0:
         raise SystemExit(f"{kind} child failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -167,7 +167,7 @@ def run_child(kind: str, *args: str, env: dict | None = None) -> dict:
 
 def cold_search(index: Path, server: str) -> dict:
     """A fresh `assistant search` process: wall time and its peak RSS."""
-    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(index), "ASSISTANT_EMBEDDER": "hash",
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ASSISTANT_INDEX_DIR": str(index), "ASSISTANT_EMBEDDER": "hash",
            "ASSISTANT_CHROMA_URL": server, "ASSISTANT_CACHE_DIR": str(index.parent / "cache")}
     t0 = time.perf_counter()
     proc = subprocess.Popen([ASSISTANT, "search", queries(1)[0], "--json"], env=env, stdout=subprocess.DEVNULL,
@@ -288,7 +288,7 @@ def real(corpus_dirs: list[str], questions: str) -> dict:
     for i in range(3):
         work = Path(tempfile.mkdtemp(prefix="scale-real-"))
         try:
-            env = {**os.environ, "ASSISTANT_INDEX_DIR": str(work / "index")}
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "ASSISTANT_INDEX_DIR": str(work / "index")}
             t0 = time.perf_counter()
             proc = subprocess.run([ASSISTANT, "ingest", *corpus_dirs, "--json"], capture_output=True, text=True,
                                   env=env, timeout=3600)
