@@ -133,9 +133,9 @@ def child_query(index: Path, n_queries: int, server: str) -> dict:
     ids, texts = [], []
     offset = 0
     while True:  # the same chunk texts, for bm25s (not timed)
-        got = collection.get(include=["documents"], limit=5000, offset=offset)
+        got = collection.get(include=["metadatas"], limit=5000, offset=offset)
         ids += got["ids"]
-        texts += got["documents"]
+        texts += [m["text"] for m in got["metadatas"]]
         if len(got["ids"]) < 5000:
             break
         offset += 5000
