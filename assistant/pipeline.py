@@ -71,6 +71,9 @@ class Assistant:
             yield item
         if final is None:
             raise RuntimeError(f"answer engine {self.engine.name!r} ended without an Answer")
+        said = self.figures_over_time(final, standalone, history)
+        if said:
+            yield said
         end = time.perf_counter()
         final.question = question
         if standalone != question:
@@ -83,6 +86,19 @@ class Assistant:
                             "retrieve": (t_retrieved - t_condensed) * 1000,
                             "first_token": ((first_token or end) - t0) * 1000, "total": (end - t0) * 1000}
         yield final
+
+    def figures_over_time(self, answer: Answer, question: str, history: Sequence[str]) -> str:
+        """The answer's timeline (cited figures by date), and, when reports of one date from different
+        articles differ or agree, a sentence saying so, appended to the answer (returned for the stream)."""
+        from assistant.answering.question import analyse
+        from assistant.answering.timeline import same_day_reports, timeline
+
+        answer.timeline = timeline(answer, analyse(question, history, kinds=self.rules.kinds))
+        sentence = same_day_reports(answer.timeline) if answer.timeline else None
+        if not sentence or sentence in answer.answer:
+            return ""
+        answer.answer = f"{answer.answer} {sentence}"
+        return f" {sentence}"
 
     def ask(self, question: str, history: Sequence[str] = (), **kw) -> Answer:
         return final_answer(self.stream(question, history, **kw))

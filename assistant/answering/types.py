@@ -47,6 +47,9 @@ class Answer:
     unsupported_sentences: list[dict] = field(default_factory=list)  # {"sentence", "cited", "similarity"}
     corrected_citations: list[dict] = field(default_factory=list)  # {"sentence", "from", "to"}
     extra: dict = field(default_factory=dict)  # engine-specific fields, merged into the JSON
+    # cited figures of dated articles, by date (answering.timeline): [{date, value, unit, text, doc_id, outlet,
+    # n, quote}]; empty unless the question asks for a figure and the points span two dates or more
+    timeline: list[dict] = field(default_factory=list)
     # the retrieved passages themselves (LangChain Documents, in rank order), for displays such as the
     # UI's sources panel; not part of the JSON (``retrieved`` lists their ids and scores)
     passages: list = field(default_factory=list, repr=False)
@@ -56,7 +59,7 @@ class Answer:
                "citations": [c.to_json() for c in self.citations], "retrieved": self.retrieved,
                "engine": self.engine, "grounded": self.grounded, "invalid_citations": self.invalid_citations,
                "unsupported_sentences": self.unsupported_sentences, "corrected_citations": self.corrected_citations,
-               "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
+               "timeline": self.timeline, "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
         if self.model:
             out["model"] = self.model
         out.update(self.extra)
