@@ -55,7 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     _retrieval_args(s)
     _engine_args(s)
     s.add_argument("--history", action="append", metavar="TURN", help="an earlier user turn (repeatable, oldest first)")
-    s.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    s.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                   help="text (streamed, the default), markdown (the answer with its citations as footnotes) or "
+                        "json (exactly one JSON object)")
+    s.add_argument("--json", dest="format", action="store_const", const="json", help="short for --format json")
 
     s = sub.add_parser("chat", help="a terminal conversation that keeps its history (/new starts over, /quit ends)")
     _retrieval_args(s)
@@ -313,13 +316,28 @@ def cmd_ask(args, settings: Settings) -> int:
     check_question(args.question, history, settings)  # before loading anything
     _filters(args)
     assistant = _assistant(settings, args)
-    if args.json:
+    if args.format == "json":
         answer = assistant.ask(args.question, history)
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
+    if args.format == "markdown":
+        from assistant.apps.markdown import answer_markdown
+
+        print(answer_markdown(assistant.ask(args.question, history).to_json()), end="")
+        return 0
     answer = _stream_to_terminal(assistant.stream(args.question, history), Answer)
     _print_citations(answer)
+    _print_timeline(answer)
     return 0
+
+
+def _print_timeline(answer) -> None:
+    """The answer's figures over time, one line a point (stdout, after the citations)."""
+    if not answer.timeline:
+        return
+    print("\nfigures over time:")
+    for p in answer.timeline:
+        print(f"  {p['date']}  {p['text']}  ({p['outlet']}) [{p['n']}]")
 
 
 def _stream_to_terminal(stream, answer_type):
