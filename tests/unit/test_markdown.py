@@ -16,7 +16,7 @@ ANSWER = {"question": "How many ISIS detainees has Iraq received?", "answer": "A
                "url": "javascript:alert(1)", "quote": "Iraq has taken in 450 ISIS detainees.", "start": 0,
                "end": 37}],
           "timeline": [{"date": "2026-02-02", "value": 450.0, "unit": "ISIS detainees", "text": "450 ISIS detainees",
-                        "doc_id": "a.txt", "outlet": "MENAFN", "n": 2, "quote": "Iraq has taken in 450 ISIS detainees."},
+                        "doc_id": "a.txt", "outlet": "MENAFN", "n": 2, "quote": "Iraq has taken in 450 detainees."},
                        {"date": "2026-02-22", "value": 5500.0, "unit": "prisoners", "text": "about 5,500 prisoners",
                         "doc_id": "b.txt", "outlet": "outlet unknown", "n": 1, "quote": "…"}]}
 
