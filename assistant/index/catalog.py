@@ -119,7 +119,8 @@ class Catalog:
             stamp = self.stamp()
             if self._snapshot is not None and stamp == self._stamp:
                 return self._snapshot
-            if self._snapshot is not None and not self.store.is_server and PROCESS not in stamp:
+            if (self._snapshot is not None and not self.store.is_server and PROCESS not in stamp
+                    and stamp != self.store.connected_at):
                 self.store.reopen()  # another process wrote: see its vectors too
             self._snapshot = self.load()
             self._stamp = stamp
@@ -146,7 +147,7 @@ class Catalog:
         lease. On entry, what a killed writer left behind is removed."""
         with self._file_lock(timeout) if not self.store.is_server else self._lease(timeout):
             stamp = self.index.read_stamp() if not self.store.is_server else ""
-            if stamp and PROCESS not in stamp:
+            if stamp and PROCESS not in stamp and stamp != self.store.connected_at:
                 self.store.reopen()  # another process wrote since this one connected
             self.recovered = self.recover()
             yield

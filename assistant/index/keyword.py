@@ -62,6 +62,7 @@ class KeywordIndex:
         self.versions: set[str] = set(state.get("versions", []))
         self.catalog_version = int(state.get("catalog_version", -1))
         self._lock = threading.Lock()
+        self._writer = None
 
     def _read_state(self) -> dict:
         try:
@@ -151,6 +152,7 @@ class KeywordIndex:
             drop = sorted(self.versions - live)
             if add or drop:
                 self._write(add, drop, chunks_of)
+                self.release()
             self.versions = live
             self.catalog_version = catalog_version
             self._save_state()
@@ -175,10 +177,16 @@ class KeywordIndex:
             self._save_state()
             self.index.reload()
 
+    MAX_SEGMENTS = 10
+
     def _write(self, add: Sequence[str], drop: Sequence[str], chunks_of) -> None:
+        """One atomic commit: the dropped versions out, the added ones in. The writer stays open, so
+        tantivy merges segments in the background while an ingest goes on (``release`` ends it)."""
         import tantivy
 
-        writer = self.index.writer(50_000_000, 1)
+        if self._writer is None:
+            self._writer = self.index.writer(50_000_000, 1)
+        writer = self._writer
         try:
             for version in drop:
                 writer.delete_documents_by_term("version", version)
@@ -194,8 +202,21 @@ class KeywordIndex:
                 doc.add_text("body", " ".join(tokenize(keyword_text(row.text, row.meta))) or "\u2205")
                 writer.add_document(doc)
             writer.commit()
-        finally:
+        except BaseException:
+            self.release(merge=False)
+            raise
+
+    def release(self, merge: bool = True) -> None:
+        """Let go of the writer (and its folder's lock). With ``merge``, first wait for the segment merges
+        tantivy started, when there are more than ``MAX_SEGMENTS`` segments (a big ingest's end); a small
+        change does not wait for them."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        if merge and self.index.searcher().num_segments > self.MAX_SEGMENTS:
             writer.wait_merging_threads()
+        del writer
+        self.index.reload()
 
     def _save_state(self) -> None:
         from assistant.index.layout import atomic_write

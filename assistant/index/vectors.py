@@ -244,6 +244,9 @@ class ChromaStore:
         from chromadb.config import Settings as ChromaSettings
 
         settings = ChromaSettings(anonymized_telemetry=False)
+        stamp = self.index_dir / "catalog.stamp"
+        # what the embedded store's last commit was when this client connected (it sees all until then)
+        self.connected_at = stamp.read_text(encoding="utf-8").strip() if stamp.exists() else ""
         if self.chroma_url:
             url = self.chroma_url
             u = urlparse(url if "://" in url else f"http://{url}")

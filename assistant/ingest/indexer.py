@@ -17,6 +17,7 @@ fails to load keeps whatever it had indexed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -152,7 +153,7 @@ class Indexer:
     def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> IngestReport:
         t0 = time.perf_counter()
         report = IngestReport()
-        with self.catalog.writer(self.lock_timeout):
+        with self.catalog.writer(self.lock_timeout), self._keyword_released():
             self._before(report)
             run = _Run(self, report, progress)
             for event in iter_load(paths, max_bytes=int(self.settings.max_upload_mb * 2**20),
@@ -169,7 +170,7 @@ class Indexer:
         t0 = time.perf_counter()
         report = IngestReport()
         doc_ids = list(dict.fromkeys(doc_ids))
-        with self.catalog.writer(self.lock_timeout):
+        with self.catalog.writer(self.lock_timeout), self._keyword_released():
             self._before(report)  # a killed earlier remove is finished here, before "not in the index"
             entries = self.store.get_articles(ids=doc_ids)
             missing = [d for d in doc_ids if d not in entries]
@@ -180,6 +181,15 @@ class Indexer:
             self._after(report)
         report.seconds = time.perf_counter() - t0
         return report
+
+    @contextlib.contextmanager
+    def _keyword_released(self):
+        """The keyword index's writer is let go whatever happens (another process may need it)."""
+        try:
+            yield
+        finally:
+            if self._keyword is not None:
+                self._keyword.release(merge=False)
 
     # ------------------------------------------------------------------ stages
     def _before(self, report: IngestReport) -> None:
@@ -193,6 +203,7 @@ class Indexer:
 
     def _after(self, report: IngestReport) -> None:
         self._keyword_in_step()
+        self.keyword.release()
         report.total_docs = self.store.article_count()
         report.total_chunks = self.store.chunk_count()
 
