@@ -76,26 +76,45 @@ def answer_html(answer: Answer, turn: int, streamed: str | None = None) -> str:
                          f'title="{escape(_described(c))}">[{c.n}]</a>')
         pos = m.end()
     parts.append(_lines(answer.answer[pos:]))
-    notes = [answer.quoted_note] if answer.quoted_note else []
-    if streamed is not None and streamed.strip() != answer.answer.strip():
-        notes.append("Verification changed the streamed text; this is the verified answer.")
-    if not answer.grounded:
-        notes.append("No valid citation: this answer is not grounded in the articles.")
-    if answer.invalid_citations:
-        notes.append(f"Removed {answer.invalid_citations} citation(s) that matched no source.")
-    for u in answer.unsupported_sentences:
-        cited = "".join(f"[{n}]" for n in u.get("cited", [])) or "no source"
-        notes.append(f"Not supported by {cited}: {u.get('sentence', '')}")
-    notes_html = "".join(f'<div class="answer-note">{escape(n)}</div>' for n in notes)
+    notes_html = "".join(f'<div class="answer-note">{escape(n)}</div>' for n in reader_notes(answer, streamed))
     return (f'<div class="answer answer-final">{"".join(parts)}</div>{notes_html}'
-            f'<div class="answer-meta">{escape(meta_line(answer))}</div>')
+            f'<div class="answer-meta" title="{escape(meta_title(answer))}">{escape(meta_line(answer))}</div>')
+
+
+# What a reader is told under an answer, in plain words (the README lists every wording).
+NOTES = {
+    "quoted": "The model could not answer this from the articles, so the answer quotes the articles' own sentences.",
+    "changed": "The answer was checked against the articles and corrected after it was written.",
+    "ungrounded": "This answer cites no article: check it against the sources.",
+    "invalid": "{n} reference(s) pointed to no article and were taken out.",
+    "unsupported": "The cited article does not clearly say this: “{sentence}”",
+}
+
+
+def reader_notes(answer: Answer, streamed: str | None = None) -> list[str]:
+    """The notes under an answer, for a reader."""
+    notes = [NOTES["quoted"]] if answer.quoted_note else []
+    if streamed is not None and streamed.strip() != answer.answer.strip():
+        notes.append(NOTES["changed"])
+    if not answer.grounded:
+        notes.append(NOTES["ungrounded"])
+    if answer.invalid_citations:
+        notes.append(NOTES["invalid"].format(n=answer.invalid_citations))
+    notes += [NOTES["unsupported"].format(sentence=u.get("sentence", "")) for u in answer.unsupported_sentences]
+    return notes
 
 
 def meta_line(answer: Answer) -> str:
-    """Which engine and model answered, and how long it took."""
+    """One short line: which engine answered, and how long it took."""
+    return f"{answer.engine} · {_duration(answer.timings_ms.get('total', 0))}"
+
+
+def meta_title(answer: Answer) -> str:
+    """The details, on hover: the model and the time to the first text."""
     t = answer.timings_ms
-    who = answer.engine + (f" {answer.model}" if answer.model else "")
-    return f"{who} · {_duration(t.get('total', 0))} (first text after {_duration(t.get('first_token', 0))})"
+    model = f"{answer.engine} {answer.model}" if answer.model else answer.engine
+    first, total = _duration(t.get("first_token", 0)), _duration(t.get("total", 0))
+    return f"{model}; first text after {first}, all of it after {total}"
 
 
 def _duration(ms: float) -> str:
