@@ -39,6 +39,7 @@ from assistant.apps.ui.render import (
     sources_html,
     status_html,
     streaming_html,
+    timeline_html,
     upload_report_html,
 )
 from assistant.ingest.loading import SUPPORTED_SUFFIXES
@@ -164,6 +165,18 @@ class LoginGate:
         return ok
 
 
+def conversation_file(answers: list[dict]) -> str:
+    """The conversation as a Markdown file (its path), for the download button."""
+    import tempfile
+
+    from assistant.apps.markdown import conversation_markdown
+
+    folder = Path(tempfile.mkdtemp(prefix="news-assistant-"))
+    path = folder / "conversation.md"
+    path.write_text(conversation_markdown(answers), encoding="utf-8")
+    return str(path)
+
+
 def page_css() -> str:
     return (STATIC / "ui.css").read_text(encoding="utf-8")
 
@@ -174,7 +187,7 @@ def page_head() -> str:
 
 
 def new_state() -> dict:
-    return {"history": [], "sections": []}
+    return {"history": [], "sections": [], "answers": []}  # answers: Answer.to_json() of each turn
 
 
 # ---------------------------------------------------------------------------- what the events do
@@ -205,12 +218,13 @@ class Handlers:
         question = (question or "").strip()
         state = state or new_state()
         messages = list(messages or [])
+        keep = (gr.skip(),) * 3  # the timeline chart, its table, the download: as they are until the answer
         if not question:
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield (gr.skip(),) * 5 + keep
             return
         messages += [{"role": "user", "content": question_html(question)},
                      {"role": "assistant", "content": streaming_html("")}]
-        yield messages, state, gr.skip(), gr.skip(), ""
+        yield (messages, state, gr.skip(), gr.skip(), "") + keep
         shown, final = "", None
         try:
             for item in self._answer(question, state["history"], date_from, date_to, outlets):
@@ -219,14 +233,14 @@ class Handlers:
                     break
                 shown += item
                 messages[-1] = {"role": "assistant", "content": streaming_html(shown)}
-                yield messages, state, gr.skip(), gr.skip(), gr.skip()
+                yield (messages, state, gr.skip(), gr.skip(), gr.skip()) + keep
         except Exception as exc:  # noqa: BLE001 - the page must say something; the log has the rest
             messages[-1] = {"role": "assistant", "content": error_html(self._message(exc))}
-            yield messages, state, gr.skip(), gr.skip(), gr.skip()
+            yield (messages, state, gr.skip(), gr.skip(), gr.skip()) + keep
             return
         if final is None:
             messages[-1] = {"role": "assistant", "content": error_html("the answer engine gave no answer")}
-            yield messages, state, gr.skip(), gr.skip(), gr.skip()
+            yield (messages, state, gr.skip(), gr.skip(), gr.skip()) + keep
             return
         yield self._finished(question, final, shown, messages, state)
 
@@ -249,15 +263,24 @@ class Handlers:
     def _finished(self, question: str, final: Answer, shown: str, messages: list, state: dict):
         import gradio as gr
 
+        from assistant.apps.ui.chart import timeline_figure
+
         turn = len(state["history"]) + 1
         messages[-1] = {"role": "assistant", "content": answer_html(final, turn, streamed=shown)}
         section = citations_section_html(final, turn, lambda doc_id: read_article_text(self.settings, doc_id))
-        state = {"history": state["history"] + [question], "sections": state["sections"] + [section]}
-        return messages, state, citation_viewer_html(state["sections"]), sources_html(final), gr.skip()
+        state = {"history": state["history"] + [question], "sections": state["sections"] + [section],
+                 "answers": state.get("answers", []) + [final.to_json()]}
+        figure = timeline_figure(final, turn)
+        return (messages, state, citation_viewer_html(state["sections"]), sources_html(final), gr.skip(),
+                gr.update(value=figure, visible=figure is not None), timeline_html(final, turn),
+                gr.update(value=conversation_file(state["answers"]), visible=True))
 
     @staticmethod
     def new_chat():
-        return [], new_state(), citation_viewer_html(), sources_html(None), ""
+        import gradio as gr
+
+        return ([], new_state(), citation_viewer_html(), sources_html(None), "", gr.update(value=None, visible=False),
+                "", gr.update(value=None, visible=False))
 
     # ------------------------------------------------------------------ corpus
     def corpus_outputs(self, status: str | None = None):
@@ -330,11 +353,14 @@ class Page:
     question: object
     ask_button: object
     new_button: object
+    download: object
     date_from: object
     date_to: object
     outlets: object
     viewer: object
     sources: object
+    chart: object
+    table: object
     corpus: object
     to_remove: object
     remove_button: object
@@ -343,7 +369,7 @@ class Page:
 
 
 def _chat_column(gr, settings: Settings, rows: list[dict]) -> dict:
-    chatbot = gr.Chatbot(label="Conversation", elem_id="chat", height=520, render_markdown=False, sanitize_html=True,
+    chatbot = gr.Chatbot(label="Conversation", elem_id="chat", height="64vh", render_markdown=False, sanitize_html=True,
                          allow_tags=False, latex_delimiters=[], feedback_options=None, buttons=["copy", "copy_all"],
                          placeholder="Ask about the news articles in the index.")
     with gr.Row():
@@ -351,6 +377,8 @@ def _chat_column(gr, settings: Settings, rows: list[dict]) -> dict:
                               scale=8, lines=1, max_lines=4, container=False)
         ask_button = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
         new_button = gr.Button("New chat", elem_id="new-chat", scale=1, min_width=120)
+    download = gr.DownloadButton("Download the conversation (Markdown)", elem_id="download", visible=False,
+                                 size="sm")
     examples = example_questions(settings)
     if examples:
         gr.Examples(examples=[[q] for q in examples], inputs=[question], label="Example questions")
@@ -361,16 +389,19 @@ def _chat_column(gr, settings: Settings, rows: list[dict]) -> dict:
         outlets = gr.Dropdown(label="Outlets", multiselect=True, elem_id="outlets",
                               choices=sorted({r["source"] for r in rows if r["source"]}),
                               info="Only articles from these outlets (none chosen: all)")
-    return dict(chatbot=chatbot, question=question, ask_button=ask_button, new_button=new_button,
+    return dict(chatbot=chatbot, question=question, ask_button=ask_button, new_button=new_button, download=download,
                 date_from=date_from, date_to=date_to, outlets=outlets)
 
 
 def _passages_column(gr) -> dict:
     gr.Markdown("### Cited passage")
     viewer = gr.HTML(citation_viewer_html(), elem_id="citation-viewer", js_on_load=None)
+    with gr.Row(equal_height=False):
+        chart = gr.Plot(elem_id="timeline-chart", visible=False, show_label=False, scale=3)
+        table = gr.HTML("", elem_id="timeline-table", js_on_load=None, scale=2)
     with gr.Accordion("Sources (every retrieved passage)", open=True):
         sources = gr.HTML(sources_html(None), elem_id="sources", js_on_load=None)
-    return dict(viewer=viewer, sources=sources)
+    return dict(viewer=viewer, sources=sources, chart=chart, table=table)
 
 
 def _corpus_tab(gr, settings: Settings, rows: list[dict]) -> dict:
@@ -404,7 +435,8 @@ def _layout(gr, settings: Settings, handlers: Handlers) -> Page:
 
 
 def _wire(gr, page: Page, handlers: Handlers) -> None:
-    chat_outputs = [page.chatbot, page.state, page.viewer, page.sources, page.question]
+    chat_outputs = [page.chatbot, page.state, page.viewer, page.sources, page.question, page.chart, page.table,
+                    page.download]
     chat_inputs = [page.question, page.chatbot, page.state, page.date_from, page.date_to, page.outlets]
     # a question asked while an answer streams runs after it (not dropped, as with Gradio's default "once")
     submitted = page.question.submit(handlers.respond, chat_inputs, chat_outputs, api_visibility="private",

@@ -235,3 +235,15 @@ def status_html(message: str, *, error: bool = False) -> str:
     if error:
         return f'<p class="upload-error">error: {escape(message)}</p>'
     return f'<p class="upload-summary">{escape(message)}</p>'
+
+
+def timeline_html(answer: Answer | None, turn: int) -> str:
+    """The timeline as a table beside the chart (for screen readers too): date, figure, outlet and the
+    citation's link."""
+    if answer is None or not answer.timeline:
+        return ""
+    rows = "".join(f'<tr><td>{escape(p["date"])}</td><td>{escape(p["text"])}</td><td>{escape(p["outlet"])}</td>'
+                   f'<td><a class="cite-link" href="#{citation_anchor(turn, p["n"])}">[{p["n"]}]</a></td></tr>'
+                   for p in answer.timeline)
+    return ('<table class="timeline-table"><caption>Figures over time, by date</caption><thead><tr><th>date</th>'
+            f'<th>figure</th><th>outlet</th><th>source</th></tr></thead><tbody>{rows}</tbody></table>')

@@ -28,4 +28,19 @@
     openCitation((link.getAttribute('href') || '').replace(/^#/, ''));
   }, true);
   window.newsAssistantOpenCitation = openCitation;
+  // the figures-over-time chart: a click on a marker opens its passage, like its [n]; each point carries
+  // [turn, n]. Gradio draws the chart again for every answer, so new drawings are watched for.
+  function wireChart(graph) {
+    if (!graph || graph.__newsAssistantWired || typeof graph.on !== 'function') return;
+    graph.__newsAssistantWired = true;
+    graph.on('plotly_click', (event) => {
+      const point = event && event.points && event.points[0];
+      if (!point || !point.customdata) return;
+      const [turn, n] = point.customdata;
+      openCitation(`cite-${turn}-${n}`);
+    });
+  }
+  new MutationObserver(() => {
+    document.querySelectorAll('#timeline-chart .js-plotly-plot').forEach(wireChart);
+  }).observe(document.documentElement, {subtree: true, childList: true});
 })();
