@@ -92,6 +92,8 @@ class Settings:
     support_threshold: float = setting(0.5, "LLM engines: embedding similarity below which a cited sentence is listed "
                                             "as unsupported")
     max_upload_mb: float = setting(10.0, "largest file accepted by ingest and by the UI's upload, in MiB")
+    fetch_timeout: float = setting(20.0, "seconds to wait for a web page, a feed or a robots.txt (ingest URL, "
+                                         "ingest --feed, the UI's URL box)")
     max_records_per_file: int = setting(1_000_000, "most JSON/JSONL records read from one file (the rest are refused "
                                                    "with one line)")
     max_question_chars: int = setting(4000, "longest question or search query accepted, in characters (longer ones "
@@ -160,6 +162,8 @@ class Settings:
             raise SettingsError(f"{ENV_PREFIX}RERANK_DEPTH / RERANK_KEYWORD_WEIGHT: must not be negative")
         if not 0 < self.dedup_threshold <= 1:
             raise SettingsError(f"{ENV_PREFIX}DEDUP_THRESHOLD: must be in (0, 1], got {self.dedup_threshold}")
+        if self.fetch_timeout <= 0:
+            raise SettingsError(f"{ENV_PREFIX}FETCH_TIMEOUT: must be more than 0, got {self.fetch_timeout}")
         for name in ("max_records_per_file", "max_question_chars", "max_history_turns"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must be at least 1, got {getattr(self, name)}")

@@ -34,8 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chroma-url", help="use a Chroma server instead of the embedded store (ASSISTANT_CHROMA_URL)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    s = sub.add_parser("ingest", help="add or update articles (files or folders; default: the seeds folder)")
-    s.add_argument("paths", nargs="*", type=Path, help=".txt .md .html .json .jsonl files or folders")
+    s = sub.add_parser("ingest", help="add or update articles (files, folders, web pages, feeds; default: the seeds)")
+    s.add_argument("paths", nargs="*", help=".txt .md .html .json .jsonl files or folders, or http(s) URLs of pages")
+    s.add_argument("--feed", action="append", default=[], metavar="URL",
+                   help="an RSS or Atom feed: its entries' pages are fetched and ingested (repeatable)")
     s.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
 
     s = sub.add_parser("remove", help="remove articles from the index by doc_id")
@@ -131,8 +133,10 @@ def main(argv: list[str] | None = None) -> int:
 
 # ---------------------------------------------------------------------------- commands
 def cmd_ingest(args, settings: Settings) -> int:
-    paths = args.paths or [settings.seeds_dir]
-    report = ingest_with_progress(settings, paths)
+    from assistant.ingest.web import Feed, is_url
+
+    paths = [p if is_url(p) else Path(p) for p in args.paths] + [Feed(u) for u in args.feed]
+    report = ingest_with_progress(settings, paths or [settings.seeds_dir])
     for err in report.errors:
         say(f"error: {err}")
     if args.json:

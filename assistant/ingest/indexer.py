@@ -156,8 +156,7 @@ class Indexer:
         with self.catalog.writer(self.lock_timeout), self._keyword_released():
             self._before(report)
             run = _Run(self, report, progress)
-            for event in iter_load(paths, max_bytes=int(self.settings.max_upload_mb * 2**20),
-                                   max_records=self.settings.max_records_per_file):
+            for event in self._events(paths):
                 run.take(event)
             run.finish()
             if self._settings_changed:
@@ -165,6 +164,22 @@ class Indexer:
             self._after(report)
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _events(self, paths: Iterable):
+        """What the inputs hold, one event at a time: files and folders (``loading.iter_load``), web pages
+        (http(s) URLs) and feeds (``web.Feed``)."""
+        from assistant.ingest import web
+
+        paths = list(paths)
+        local = [p for p in paths if not isinstance(p, web.Feed) and not web.is_url(str(p))]
+        max_bytes = int(self.settings.max_upload_mb * 2**20)
+        yield from iter_load(local, max_bytes=max_bytes, max_records=self.settings.max_records_per_file)
+        fetcher = web.Fetcher(self.settings.fetch_timeout, max_bytes)
+        for p in paths:
+            if isinstance(p, web.Feed):
+                yield from web.iter_feed(p.url, fetcher)
+            elif web.is_url(str(p)):
+                yield from (web.iter_source if getattr(p, "auto", False) else web.iter_page)(str(p), fetcher)
 
     def remove(self, doc_ids: Iterable[str]) -> IngestReport:
         t0 = time.perf_counter()
@@ -374,7 +389,7 @@ class _Run:
         entry = DocEntry(doc_id=art.doc_id, title=art.title, date=art.date, source=art.source, url=art.url,
                          dateline=art.dateline, content_hash=art.content_hash, origin_file=art.origin_file,
                          root=art.root, version=ix.version_of(art.doc_id, art.content_hash), chunks=len(chunks),
-                         text_in_chunks=covers(chunks, art.text))
+                         text_in_chunks=covers(chunks, art.text), author=art.author, extractor=art.extractor)
         if old and old.version == entry.version:
             return _Planned(entry, art.text, None, old, "unchanged")
         kind = "added" if not old else ("reindexed" if old.content_hash == art.content_hash else "updated")

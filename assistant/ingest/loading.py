@@ -37,9 +37,11 @@ class Article:
     source: str = ""
     url: str = ""
     dateline: str = ""
-    origin_file: str = ""  # absolute path of the file it came from
+    origin_file: str = ""  # absolute path of the file it came from (or the URL)
     root: str = ""  # the folder it was ingested through, or the file itself
     content_hash: str = ""
+    author: str = ""
+    extractor: str = ""  # how an HTML page was read: "trafilatura" or "html.parser"
 
     def metadata(self) -> dict:
         return {"doc_id": self.doc_id, "title": self.title, "date": self.date, "source": self.source,
@@ -241,10 +243,10 @@ def _load_one(path: Path, doc_id: str, root: str, seen_ids: dict[str, str],
         if suffix in JSON_SUFFIXES:
             items = _load_records(text, doc_id, path, suffix == ".jsonl", max_records)
         else:
-            cleaned, url = _clean_file(text, suffix)
+            cleaned, url, extra = _clean_file(text, suffix)
             if not cleaned.text.strip():
                 raise _FileError("no article text left after cleaning")
-            art = _article(doc_id, cleaned, url)
+            art = _article(doc_id, cleaned, url, **extra)
             art.content_hash = hashlib.sha256(data).hexdigest()
             items = iter([art])
         for item in items:
@@ -281,25 +283,27 @@ def _decode(data: bytes) -> str:
         raise _FileError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
 
 
-def _article(doc_id: str, c: Cleaned, url: str = "") -> Article:
+def _article(doc_id: str, c: Cleaned, url: str = "", author: str = "", extractor: str = "") -> Article:
     return Article(doc_id=doc_id, text=c.text, title=c.title, date=c.date, source=c.source, url=url,
-                   dateline=c.dateline)
+                   dateline=c.dateline, author=author, extractor=extractor)
 
 
-def _clean_file(text: str, suffix: str) -> tuple[Cleaned, str]:
+def _clean_file(text: str, suffix: str, url: str | None = None) -> tuple[Cleaned, str, dict]:
+    """The cleaned article of a file's text, its URL, and what else its format told (author, extractor)."""
     if suffix in HTML_SUFFIXES:
         from assistant.ingest.html_text import html_to_article
 
-        page = html_to_article(text)
-        return clean_article(page.text, title=page.title, date=page.date, source=page.source,
-                             detect_headline=not page.title), page.url
+        page = html_to_article(text, url)
+        return (clean_article(page.text, title=page.title, date=page.date, source=page.source,
+                              detect_headline=not page.title), page.url, {"author": page.author,
+                                                                          "extractor": page.extractor})
     if suffix in MARKDOWN_SUFFIXES:
         front, body = _front_matter(text)
         body, heading = _markdown_to_text(body)
         return clean_article(body, title=front.get("title", "") or heading,
                              date=_safe_date(front.get("date")), source=front.get("source", ""),
-                             detect_headline=not (front.get("title") or heading)), front.get("url", "")
-    return clean_article(text), ""
+                             detect_headline=not (front.get("title") or heading)), front.get("url", ""), {}
+    return clean_article(text), "", {}
 
 
 def _safe_date(value: str | None) -> str | None:

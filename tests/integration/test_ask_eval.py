@@ -22,7 +22,7 @@ CITATION = {"type": "object", "additionalProperties": False,
 ASK_SCHEMA = {
     "type": "object",
     "required": ["question", "answer", "abstained", "citations", "retrieved", "engine", "timings_ms", "grounded",
-                 "invalid_citations", "unsupported_sentences"],
+                 "invalid_citations", "unsupported_sentences", "timeline"],
     "properties": {
         "question": {"type": "string"}, "answer": {"type": "string", "minLength": 1}, "abstained": {"type": "boolean"},
         "citations": {"type": "array", "items": CITATION},
@@ -38,6 +38,12 @@ ASK_SCHEMA = {
                            "not_in_sources": {"type": "array", "items": {"type": "string"}}}}},
         "timings_ms": {"type": "object", "required": ["retrieve", "first_token", "total"],
                        "additionalProperties": {"type": "number"}},
+        "timeline": {"type": "array", "items": {
+            "type": "object", "required": ["date", "value", "unit", "text", "doc_id", "outlet", "n", "quote"],
+            "properties": {"date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}, "value": {"type": "number"},
+                           "unit": {"type": "string"}, "text": {"type": "string"}, "doc_id": {"type": "string"},
+                           "outlet": {"type": "string"}, "n": {"type": "integer", "minimum": 1},
+                           "quote": {"type": "string"}}}},
     },
 }
 
@@ -48,10 +54,10 @@ def env(real_index):
 
 
 def article_text(real_index, doc_id):
-    from assistant.index.layout import IndexDir
+    from assistant.index.catalog import Catalog
+    from assistant.settings import Settings
 
-    idx = IndexDir(real_index)
-    return idx.read_article(idx.read_manifest().docs[doc_id].article_file)["text"]
+    return Catalog.open(Settings.from_env(env={}, index_dir=real_index)).article_text(doc_id)
 
 
 def test_ask_json_detainees_dated_figures_newest_first(env, real_index):
@@ -66,6 +72,10 @@ def test_ask_json_detainees_dated_figures_newest_first(env, real_index):
     dates = re.findall(r"(\d{4}-\d{2}-\d{2}), ", dated)
     assert len(set(dates)) >= 2 and dates == sorted(dates, reverse=True)  # each figure with its date, newest first
     assert "450 ISIS detainees" in dated and "MENAFN" in dated
+    timeline = out["timeline"]  # the same figures as points by date, each a citation of the answer
+    assert len({t["date"] for t in timeline}) >= 2 and any(t["value"] == 450 for t in timeline)
+    assert [t["date"] for t in timeline] == sorted(t["date"] for t in timeline)
+    assert all(answer.count(f"[{t['n']}]") for t in timeline)
     retrieved = {r["chunk_id"] for r in out["retrieved"]}
     for c in out["citations"]:
         assert article_text(real_index, c["doc_id"])[c["start"]:c["end"]] == c["quote"]

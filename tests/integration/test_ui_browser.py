@@ -196,17 +196,17 @@ def _api(server):
 # upload and removal inside the server, its retrieval ranks differed from a fresh CLI process's (not
 # reproduced outside; see the note in the README's Tests section)
 def test_api_returns_the_ask_json_of_the_cli(server):
-    from assistant.index.layout import IndexDir
+    from assistant.index.catalog import Catalog
+    from assistant.settings import Settings
 
     client = _api(server)
     assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {"/ask"}
     out = client.predict(question=DETAINEES, api_name="/ask")
     jsonschema.validate(out, ASK_SCHEMA)
     assert out["engine"] == "extractive" and not out["abstained"]
-    index = IndexDir(server.index_dir)
-    docs = index.read_manifest().docs
+    catalog = Catalog.open(Settings.from_env(env={}, index_dir=server.index_dir))
     for c in out["citations"]:
-        assert index.read_article(docs[c["doc_id"]].article_file)["text"][c["start"]:c["end"]] == c["quote"]
+        assert catalog.article_text(c["doc_id"])[c["start"]:c["end"]] == c["quote"]
     assert any("450" in c["quote"] for c in out["citations"]) and "450" in out["answer"]
     cli = json.loads(subprocess.run([ASSISTANT, "ask", "--llm", "extractive", "--json", DETAINEES], check=True,
                                     capture_output=True, text=True, timeout=300,
@@ -478,3 +478,70 @@ def test_tokens_stream_into_the_page_and_new_chat_cancels_and_releases_the_model
         page.close()
     finally:
         demo.close()
+
+
+# ---------------------------------------------------------------------------- figures over time, answers out
+@needs_chromium
+def test_the_timeline_chart_opens_passages_and_loads_nothing_from_outside(server, page):
+    expected = _api(server).predict(question=DETAINEES, api_name="/ask")
+    assert len({p["date"] for p in expected["timeline"]}) >= 2
+    answer = page.ask(DETAINEES)
+    chart = page.page.locator("#timeline-chart .js-plotly-plot")
+    chart.wait_for(timeout=30_000)
+    markers = page.page.locator("#timeline-chart .scatterlayer .point")
+    assert markers.count() == len(expected["timeline"])
+    table = page.page.locator("#timeline-table table.timeline-table")
+    rows = table.locator("tbody tr").all_inner_texts()
+    assert [r.split("\t")[0] for r in rows] == [p["date"] for p in expected["timeline"]]  # beside it, by date
+    for i, point in enumerate(expected["timeline"]):
+        markers.nth(i).click(force=True)
+        article = page.page.locator(".cited-article:not([hidden])")
+        article.wait_for()
+        assert article.locator("mark.cited-quote").inner_text() == point["quote"]
+        assert article.get_attribute("id") == f"cite-1-{point['n']}"
+    markers.nth(0).hover(force=True)
+    hover = page.page.locator(".hoverlayer .hovertext")
+    hover.wait_for(timeout=10_000)
+    first = expected["timeline"][0]
+    assert first["outlet"] in hover.inner_text() and first["date"] in hover.inner_text()
+    assert "450" in answer.inner_text()
+    page.page.wait_for_timeout(500)
+    assert page.outside_hosts() == set()
+
+
+@needs_chromium
+def test_the_conversation_downloads_as_markdown_with_resolving_footnotes(server, page, tmp_path):
+    import re
+
+    first = page.ask(DETAINEES)
+    second = page.ask("And how many more might follow?")
+    assert first.count() and second.count()
+    button = page.page.locator("#download")
+    button.wait_for()
+    with page.page.expect_download() as info:
+        button.click()
+    path = tmp_path / "conversation.md"
+    info.value.save_as(path)
+    md = path.read_text()
+    api = [_api(server).predict(question=DETAINEES, api_name="/ask")]
+    assert md.startswith("# News assistant: conversation") and f"## {DETAINEES}" in md
+    refs = set(re.findall(r"\[\^(\d+-\d+)\](?!:)", md))
+    notes = dict(re.findall(r"^\[\^(\d+-\d+)\]: (.*)$", md, re.MULTILINE))
+    assert refs and refs == set(notes)  # every footnote reference resolves
+    for c in api[0]["citations"]:  # ... to the quote of its own citation
+        assert c["quote"].replace("*", "\\*") in notes[f"1-{c['n']}"]
+    assert "*Answered by extractive.*" in md
+
+
+@needs_chromium
+def test_the_conversation_takes_most_of_the_window(server, browser):
+    p = Page(browser, server.url)
+    try:
+        p.page.set_viewport_size({"width": 1280, "height": 800})
+        p.ask(DETAINEES)
+        height = p.page.evaluate("document.querySelector('#chat').getBoundingClientRect().height")
+        assert height >= 0.6 * 800
+        line = p.message_of(p.page.locator("#chat .answer-final").first).locator(".answer-meta")
+        assert line.inner_text().count("\n") == 0 and len(line.inner_text()) <= 30  # one short line
+    finally:
+        p.close()
