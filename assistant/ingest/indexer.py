@@ -171,15 +171,18 @@ class Indexer:
         from assistant.ingest import web
 
         paths = list(paths)
-        local = [p for p in paths if not isinstance(p, web.Feed) and not web.is_url(str(p))]
+        remote = [p for p in paths if isinstance(p, web.Feed | web.Pasted) or web.is_url(str(p))]
+        local = [p for p in paths if p not in remote]
         max_bytes = int(self.settings.max_upload_mb * 2**20)
         yield from iter_load(local, max_bytes=max_bytes, max_records=self.settings.max_records_per_file)
         fetcher = web.Fetcher(self.settings.fetch_timeout, max_bytes)
-        for p in paths:
+        for p in remote:
             if isinstance(p, web.Feed):
                 yield from web.iter_feed(p.url, fetcher)
-            elif web.is_url(str(p)):
-                yield from (web.iter_source if getattr(p, "auto", False) else web.iter_page)(str(p), fetcher)
+            elif isinstance(p, web.Pasted):
+                yield from web.iter_source(p.url, fetcher)
+            else:
+                yield from web.iter_page(str(p), fetcher)
 
     def remove(self, doc_ids: Iterable[str]) -> IngestReport:
         t0 = time.perf_counter()

@@ -46,6 +46,13 @@ class Feed:
     url: str
 
 
+@dataclass(frozen=True)
+class Pasted:
+    """A web address someone pasted (the UI's URL box): a feed's entries when it is a feed, else the page."""
+
+    url: str
+
+
 class FetchError(Exception):
     pass
 

@@ -545,3 +545,36 @@ def test_the_conversation_takes_most_of_the_window(server, browser):
         assert line.inner_text().count("\n") == 0 and len(line.inner_text()) <= 30  # one short line
     finally:
         p.close()
+
+
+@needs_chromium
+def test_the_corpus_tab_takes_a_page_and_a_feed_by_url(server, page):
+    from test_web_ingest import Site
+
+    site = Site()
+    try:
+        p = page.page
+        p.get_by_role("tab", name="Corpus").click()
+        box = p.locator("#url textarea, #url input").first
+        for url in (f"{site.base}/news/port.html", f"{site.base}/feed.xml"):
+            box.fill(url)
+            p.locator("#fetch").click()
+            p.wait_for_function("document.querySelector('#corpus-status').innerText.includes('added')",
+                                timeout=120_000)
+        status = p.locator("#corpus-status").inner_text()
+        assert f"added: {site.base}/news/a.html" in status and f"{site.base}/news/missing.html: HTTP 404" in status
+        assert "Port reopens after the storm" in p.locator("#corpus").inner_text()
+        p.get_by_role("tab", name="Chat").click()
+        answer = page.ask("How many ships waited offshore at Valdra?")
+        assert "40" in answer.inner_text()
+        p.get_by_role("tab", name="Corpus").click()  # take them out again: later tests see the seed corpus
+        chooser = p.locator("#to-remove input")
+        for doc in (f"{site.base}/news/port", f"{site.base}/news/a.html", f"{site.base}/news/b.html"):
+            chooser.click()
+            chooser.fill(doc.rsplit("/", 1)[-1])
+            p.get_by_role("option", name=doc).click()
+        p.locator("#remove").click()
+        p.wait_for_function("!document.querySelector('#corpus').innerText.includes('Port reopens')", timeout=60_000)
+        assert page.outside_hosts() == set()
+    finally:
+        site.close()

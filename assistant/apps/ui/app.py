@@ -186,6 +186,12 @@ def page_head() -> str:
     return f"<script>\n{(STATIC / 'ui.js').read_text(encoding='utf-8')}</script>"
 
 
+def gr_skip():
+    import gradio as gr
+
+    return gr.skip()
+
+
 def new_state() -> dict:
     return {"history": [], "sections": [], "answers": []}  # answers: Answer.to_json() of each turn
 
@@ -314,6 +320,22 @@ class Handlers:
             discard_uploads(files)  # Gradio's temporary copies: ours are in the uploads folder now
         return (*self.corpus_outputs(upload_report_html(report)), None)
 
+    def fetch(self, url, request=None):
+        """Ingest the article page or the feed at a web address someone pasted."""
+        from assistant.ingest.indexer import Indexer
+        from assistant.ingest.web import Pasted, is_url
+
+        refused = cross_site(request)
+        if refused:
+            return (*self.corpus_outputs(status_html(refused, error=True)), gr_skip())
+        url = (url or "").strip()
+        if not is_url(url):
+            return (*self.corpus_outputs(status_html("give the web address of an article or a feed (http:// or "
+                                                     "https://)", error=True)), gr_skip())
+        with self.corpus_lock:
+            report = Indexer(self.settings, embedder=self.embedder()).ingest([Pasted(url)])
+        return (*self.corpus_outputs(upload_report_html(report)), "")
+
     def remove(self, doc_ids, request=None):
         refused = cross_site(request)
         if refused:
@@ -366,6 +388,8 @@ class Page:
     remove_button: object
     upload_files: object
     status: object
+    url: object
+    fetch_button: object
 
 
 def _chat_column(gr, settings: Settings, rows: list[dict]) -> dict:
@@ -413,9 +437,13 @@ def _corpus_tab(gr, settings: Settings, rows: list[dict]) -> dict:
     upload_files = gr.File(label=(f"Add articles: {' '.join(sorted(SUPPORTED_SUFFIXES))} files, at most "
                                   f"{settings.max_upload_mb:g} MiB each (kept in the index's uploads folder)"),
                            file_count="multiple", elem_id="upload")
+    with gr.Row():
+        url = gr.Textbox(label="Or add from the web: the address of an article page or an RSS/Atom feed",
+                         placeholder="https://…", elem_id="url", scale=4)
+        fetch_button = gr.Button("Fetch", elem_id="fetch", scale=1)
     status = gr.HTML("", elem_id="corpus-status", js_on_load=None)
     return dict(corpus=corpus, to_remove=to_remove, remove_button=remove_button, upload_files=upload_files,
-                status=status)
+                status=status, url=url, fetch_button=fetch_button)
 
 
 def _layout(gr, settings: Settings, handlers: Handlers) -> Page:
@@ -455,11 +483,17 @@ def _wire(gr, page: Page, handlers: Handlers) -> None:
     def remove(doc_ids, request):
         return handlers.remove(doc_ids, request)
 
-    for fn in (upload, remove):  # a real annotation object: this module's string annotations would not resolve
+    def fetch(url, request):
+        return handlers.fetch(url, request)
+
+    for fn in (upload, remove, fetch):  # a real annotation object: this module's string annotations would not resolve
         fn.__annotations__ = {"request": gr.Request}
 
     page.upload_files.upload(upload, [page.upload_files], corpus_out + [page.upload_files], concurrency_limit=1,
                              concurrency_id="corpus", api_visibility="private")
+    for trigger in (page.fetch_button.click, page.url.submit):
+        trigger(fetch, [page.url], corpus_out + [page.url], concurrency_limit=1, concurrency_id="corpus",
+                api_visibility="private")
     page.remove_button.click(remove, [page.to_remove], corpus_out, concurrency_limit=1,
                              concurrency_id="corpus", api_visibility="private")
 
