@@ -1,0 +1,112 @@
+"""A normal question's latency while eight clients send oversized questions, against the same question
+unloaded, in one run (the limit refuses a question over ASSISTANT_MAX_QUESTION_CHARS before any work).
+
+    python bench/load.py [--requests 40] [--clients 8] [--chars 100000] [--embedder minilm|hash]
+
+Starts `assistant serve --llm extractive` over the seeds on a loopback port, asks the seed question
+``--requests`` times alone (p50/p95), then again while ``--clients`` threads keep sending questions of
+``--chars`` characters, and prints both with their ratio and how the oversized ones were answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "How many ISIS detainees has Iraq received?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))]
+
+
+def timed(client, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        client.predict(question=QUESTION, api_name="/ask")
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=40)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--chars", type=int, default=100_000)
+    ap.add_argument("--embedder", default="minilm")
+    args = ap.parse_args(argv)
+    from gradio_client import Client
+
+    work = Path(tempfile.mkdtemp(prefix="load-"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ASSISTANT_INDEX_DIR": str(work / "index"),
+           "ASSISTANT_EMBEDDER": args.embedder, "ASSISTANT_SEEDS_DIR": str(ROOT / "seeds")}
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "assistant.apps.cli", "serve", "--port", str(port), "--llm",
+                               "extractive"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 300
+        while True:
+            try:
+                client = Client(url, verbose=False)
+                break
+            except Exception:
+                if time.time() > deadline or server.poll() is not None:
+                    raise SystemExit("assistant serve did not start") from None
+                time.sleep(1)
+        timed(client, 3)  # warm
+        alone = timed(client, args.requests)
+        stop = threading.Event()
+        outcomes: dict[str, int] = {}
+
+        def hammer() -> None:
+            c = Client(url, verbose=False)
+            big = "x" * args.chars + "?"
+            while not stop.is_set():
+                try:
+                    c.predict(question=big, api_name="/ask")
+                    outcomes["answered"] = outcomes.get("answered", 0) + 1
+                except Exception as exc:
+                    key = "refused: " + str(exc).split("(ASSISTANT")[0][-60:]
+                    outcomes[key] = outcomes.get(key, 0) + 1
+
+        threads = [threading.Thread(target=hammer, daemon=True) for _ in range(args.clients)]
+        for t in threads:
+            t.start()
+        time.sleep(2)
+        loaded = timed(client, args.requests)
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"normal question, {args.requests} requests each, extractive engine, {args.embedder} embedder:")
+    print("| | p50 | p95 |")
+    print("|---|---|---|")
+    print(f"| alone | {statistics.median(alone):.3f} s | {pct(alone, 95):.3f} s |")
+    print(f"| with {args.clients} clients sending {args.chars:,}-character questions | "
+          f"{statistics.median(loaded):.3f} s | {pct(loaded, 95):.3f} s |")
+    print(f"p95 loaded / alone: {pct(loaded, 95) / pct(alone, 95):.2f}x; the oversized questions: {outcomes}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
