@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from langchain_core.documents import Document
 
 from assistant.answering.context import unique_sentences
@@ -85,11 +86,11 @@ class SentenceScorer:
 
         query = " ".join([*asked.context, asked.text])
         vectors = self.embed([query] + [c.text for c in cands])
-        qv, svs = vectors[0], vectors[1:]
+        dense = np.asarray(vectors[1:], dtype=np.float64) @ np.asarray(vectors[0], dtype=np.float64)
         passage_cov = [coverage(p) for p in passage_tokens]
         focus = self.rules.on("focus") and bool(asked.focus)
-        for c, toks, sv in zip(cands, sent_tokens, svs, strict=False):
-            c.dense = sum(a * b for a, b in zip(qv, sv, strict=False))
+        for c, toks, d in zip(cands, sent_tokens, dense, strict=False):
+            c.dense = float(d)
             c.lexical = coverage(toks)
             c.typed = has_kind(asked, c.text)
             c.figures = frozenset(facts.figures(c.text, dates=False))

@@ -24,6 +24,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from assistant.answering.context import Source
 from assistant.answering.types import ABSTAIN_TEXT, Citation
 from assistant.rules import Rules
@@ -175,10 +177,10 @@ def claims(text: str) -> list[Claim]:
 
 
 def _cos(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=False))
-    na = math.sqrt(sum(x * x for x in a)) or 1.0
-    nb = math.sqrt(sum(y * y for y in b)) or 1.0
-    return dot / (na * nb)
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    na = math.sqrt(float(a @ a)) or 1.0
+    nb = math.sqrt(float(b @ b)) or 1.0
+    return float(a @ b) / (na * nb)
 
 
 def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[str]], list[list[float]]],

@@ -144,7 +144,7 @@ def embed_array(embedder, texts: list[str]) -> np.ndarray:
 
 # Sentence vectors computed at ingest and read back with the passages that hold them (the retriever
 # puts them here), so the answer engines do not embed a retrieved sentence again. By embedder name.
-_MEMORY: dict[str, dict[str, list[float]]] = {}
+_MEMORY: dict[str, dict[str, np.ndarray]] = {}
 _MEMORY_LIMIT = 50_000
 
 
@@ -152,8 +152,7 @@ def remember(embedder_name: str, texts: list[str], vectors) -> None:
     memory = _MEMORY.setdefault(embedder_name, {})
     if len(memory) > _MEMORY_LIMIT:
         memory.clear()
-    for text, vector in zip(texts, vectors, strict=True):
-        memory[text] = [float(x) for x in vector]
+    memory.update(zip(texts, vectors, strict=True))
 
 
 class RememberingEmbedder:

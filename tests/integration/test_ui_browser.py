@@ -1,7 +1,8 @@
 """The chat UI end to end: `assistant serve` in a subprocess over a copy of the real index, driven
 by Debian's chromium through Playwright, and its API through gradio_client.
 
-Set UI_SCREENSHOT=docs/ui.png to refresh the README's screenshot (by default it goes to a temp dir).
+Set UI_SCREENSHOT=docs/ui.png and UI_SCREENSHOT_TIMELINE=docs/timeline.png to refresh the README's
+screenshots (by default they go to a temp dir).
 """
 
 from __future__ import annotations
@@ -482,7 +483,7 @@ def test_tokens_stream_into_the_page_and_new_chat_cancels_and_releases_the_model
 
 # ---------------------------------------------------------------------------- figures over time, answers out
 @needs_chromium
-def test_the_timeline_chart_opens_passages_and_loads_nothing_from_outside(server, page):
+def test_the_timeline_chart_opens_passages_and_loads_nothing_from_outside(server, page, tmp_path):
     expected = _api(server).predict(question=DETAINEES, api_name="/ask")
     assert len({p["date"] for p in expected["timeline"]}) >= 2
     answer = page.ask(DETAINEES)
@@ -510,6 +511,10 @@ def test_the_timeline_chart_opens_passages_and_loads_nothing_from_outside(server
     assert "450" in answer.inner_text()
     page.page.wait_for_timeout(500)
     assert page.outside_hosts() == set()
+    shot = Path(os.environ.get("UI_SCREENSHOT_TIMELINE") or tmp_path / "timeline.png")
+    shot = shot if shot.is_absolute() else ROOT / shot
+    page.page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 30_000
 
 
 @needs_chromium
