@@ -164,8 +164,14 @@ class _Search:
     def run(self, k: int) -> list[tuple[str, float]]:
         depth = max(4 * k, 20)
         while True:
-            dense_done = self._dense(depth) if self.query_vec is not None else True
+            found = self.store.query_ids(self.query_vec, depth, self.filters.where()) \
+                if self.query_vec is not None else []
             keyword_done = self._keyword(depth) if self.mode != "dense" else True
+            self._load([cid for cid, _ in found] + [cid for cid, _ in self.keyword])  # one local read
+            # the nearest chunks that are part of the corpus: those the keyword index (the local copy of the
+            # live chunks) holds; an unfinished ingest's chunks never are
+            self.dense = [(cid, score) for cid, score in found if cid in self.rows]
+            dense_done = len(found) < depth
             if self.mode == "hybrid":
                 ranked = rrf_fuse([[c for c, _ in self.dense], [c for c, _ in self.keyword]], self.settings.rrf_k)
                 self.fused = dict(ranked)
@@ -179,14 +185,6 @@ class _Search:
             if len(picked) >= k or exhausted:
                 return picked
             depth *= 2
-
-    def _dense(self, depth: int) -> bool:
-        """The nearest chunks that are part of the corpus: Chroma's nearest ids, kept when the keyword
-        index (the local copy of the live chunks) holds them, which gives their rows too."""
-        found = self.store.query_ids(self.query_vec, depth, self.filters.where())
-        self._load([cid for cid, _ in found])
-        self.dense = [(cid, score) for cid, score in found if cid in self.rows]
-        return len(found) < depth
 
     def _keyword(self, depth: int) -> bool:
         bounds = {"date_from": self.filters.lo, "date_to": self.filters.hi, "sources": self.filters.sources}
