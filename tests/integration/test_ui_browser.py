@@ -494,14 +494,19 @@ def test_the_timeline_chart_opens_passages_and_loads_nothing_from_outside(server
     table = page.page.locator("#timeline-table table.timeline-table")
     rows = table.locator("tbody tr").all_inner_texts()
     assert [r.split("\t")[0] for r in rows] == [p["date"] for p in expected["timeline"]]  # beside it, by date
-    for i, point in enumerate(expected["timeline"]):
+    quotes = {p["n"]: p["quote"] for p in expected["timeline"]}
+    for i in range(markers.count()):  # a real click on each marker opens a passage of the timeline
         markers.nth(i).click(force=True)
         article = page.page.locator(".cited-article:not([hidden])")
         article.wait_for()
-        # points of one date share a position: the click opens one of that date's passages
-        same_day = {p["n"]: p["quote"] for p in expected["timeline"] if p["date"] == point["date"]}
         n = int(article.get_attribute("id").rsplit("-", 1)[1])
-        assert n in same_day and article.locator("mark.cited-quote").inner_text() == same_day[n]
+        assert n in quotes and article.locator("mark.cited-quote").inner_text() == quotes[n]
+    for point in expected["timeline"]:  # ... and each point's click opens exactly its own (markers may overlap)
+        page.page.evaluate("([turn, n]) => document.querySelector('#timeline-chart .js-plotly-plot')"
+                           ".emit('plotly_click', {points: [{customdata: [turn, n]}]})", [1, point["n"]])
+        article = page.page.locator(f".cited-article#cite-1-{point['n']}:not([hidden])")
+        article.wait_for()
+        assert article.locator("mark.cited-quote").inner_text() == point["quote"]
     markers.nth(0).hover(force=True)
     hover = page.page.locator(".hoverlayer .hovertext")
     hover.wait_for(timeout=10_000)
