@@ -300,6 +300,29 @@ def child_encode(corpus_dirs: list[str]) -> dict:
     return {"seconds": time.perf_counter() - t0, "chunks": len(texts)}
 
 
+def child_warm_ingest(corpus_dirs: list[str]) -> dict:
+    """``Indexer.ingest`` of the corpus in a process whose model is loaded already (as a running server's
+    is): the ingest's own throughput, load, chunk, embed the sentences, write."""
+    from assistant.ingest.indexer import Indexer
+    from assistant.models.embedders import get_embedder
+    from assistant.settings import Settings
+    from assistant.text.tokens import count_tiktoken
+
+    work = Path(tempfile.mkdtemp(prefix="scale-warm-"))
+    try:
+        settings = Settings.from_env(env={}, index_dir=work / "index")
+        embedder = get_embedder(settings.embedder)
+        embedder.embed_documents(["warm up the model"])
+        count_tiktoken("warm")
+        indexer = Indexer(settings, embedder=embedder)
+        indexer.store.article_count()
+        t0 = time.perf_counter()
+        report = indexer.ingest(corpus_dirs)
+        return {"seconds": time.perf_counter() - t0, "chunks": report.total_chunks}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def real(corpus_dirs: list[str], questions: str) -> dict:
     rounds = []
     for i in range(3):
@@ -312,9 +335,10 @@ def real(corpus_dirs: list[str], questions: str) -> dict:
             whole = time.perf_counter() - t0
             report = json.loads(proc.stdout)
             encode = run_child("encode", *corpus_dirs)
+            warm = run_child("warm_ingest", *corpus_dirs)
             rounds.append({"ingest_process_s": whole, "ingest_stage_s": report["seconds"],
-                           "chunks": report["total_chunks"], "encode_s": encode["seconds"],
-                           "encode_chunks": encode["chunks"]})
+                           "warm_ingest_s": warm["seconds"], "chunks": report["total_chunks"],
+                           "encode_s": encode["seconds"], "encode_chunks": encode["chunks"]})
             print(f"real round {i + 1}: {json.dumps(rounds[-1])}", file=sys.stderr, flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -322,6 +346,7 @@ def real(corpus_dirs: list[str], questions: str) -> dict:
     out = {"rounds": rounds, "median": med,
            "process_chunks_per_s": med["chunks"] / med["ingest_process_s"],
            "stage_chunks_per_s": med["chunks"] / med["ingest_stage_s"],
+           "warm_chunks_per_s": med["chunks"] / med["warm_ingest_s"],
            "encode_chunks_per_s": med["encode_chunks"] / med["encode_s"]}
     out["answer_stage_p50_ms"] = run_child("answers", questions, *corpus_dirs)
     return out
@@ -363,8 +388,10 @@ def print_real(r: dict, corpus_dirs: list[str]) -> None:
     print("|---|---|---|")
     print(f"| `assistant ingest`, whole process (start-up and model load included) | "
           f"{r['process_chunks_per_s']:.1f} | {r['process_chunks_per_s'] / r['encode_chunks_per_s']:.2f}x |")
-    print(f"| `assistant ingest`, the ingest itself (load, chunk, embed, write) | {r['stage_chunks_per_s']:.1f} | "
-          f"{r['stage_chunks_per_s'] / r['encode_chunks_per_s']:.2f}x |")
+    print(f"| `assistant ingest`, its ingest stage (the model loaded on first use inside it) | "
+          f"{r['stage_chunks_per_s']:.1f} | {r['stage_chunks_per_s'] / r['encode_chunks_per_s']:.2f}x |")
+    print(f"| `Indexer.ingest` with the model loaded (as in a running server) | {r['warm_chunks_per_s']:.1f} | "
+          f"{r['warm_chunks_per_s'] / r['encode_chunks_per_s']:.2f}x |")
     print(f"| SentenceTransformer.encode(chunk texts, batch_size=32) | {r['encode_chunks_per_s']:.1f} | 1.00x |")
     print("answer stage p50 (total minus retrieval): "
           + ", ".join(f"{k} {v:.0f} ms" for k, v in r["answer_stage_p50_ms"].items()))
@@ -378,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
               "one": lambda: child_one(Path(args[0]), Path(args[1]), args[2] if len(args) > 2 else ""),
               "query": lambda: child_query(Path(args[0]), int(args[1]), args[2] if len(args) > 2 else ""),
               "encode": lambda: child_encode(args),
-              "answers": lambda: child_answers(args[0], *args[1:])}[kind]
+              "answers": lambda: child_answers(args[0], *args[1:]),
+              "warm_ingest": lambda: child_warm_ingest(args)}[kind]
         print(json.dumps(fn()))
         return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -391,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real-questions", default=str(ROOT / "bench" / "au_news_questions.jsonl"))
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if s]
+    sizes = [int(n) for n in args.sizes.split(",") if n]
     results: dict = {}
     if sizes:
         results["embedded"] = synthetic(sizes, args.queries, server=False)
