@@ -420,9 +420,8 @@ def _chat_column(gr, settings: Settings, rows: list[dict]) -> dict:
 def _passages_column(gr) -> dict:
     gr.Markdown("### Cited passage")
     viewer = gr.HTML(citation_viewer_html(), elem_id="citation-viewer", js_on_load=None)
-    with gr.Row(equal_height=False):
-        chart = gr.Plot(elem_id="timeline-chart", visible=False, show_label=False, scale=3)
-        table = gr.HTML("", elem_id="timeline-table", js_on_load=None, scale=2)
+    chart = gr.Plot(elem_id="timeline-chart", visible=False, show_label=False)
+    table = gr.HTML("", elem_id="timeline-table", js_on_load=None)  # the same points, as a table (screen readers)
     with gr.Accordion("Sources (every retrieved passage)", open=True):
         sources = gr.HTML(sources_html(None), elem_id="sources", js_on_load=None)
     return dict(viewer=viewer, sources=sources, chart=chart, table=table)
