@@ -1,5 +1,6 @@
-"""Follow-ups without a wait: the local model's time to first text for follow-up questions against
-standalone questions of the same sets, in one run (the model loaded and warmed first).
+"""Follow-ups without a wait: the local model's time to first text for each follow-up question against
+the same question asked standalone (the model's own rewrite of it, made outside the timing), paired,
+in one run (the model loaded and warmed first).
 
     python bench/followups.py [--sets seeds,paraphrase,au-news] [--condense]
 
@@ -39,16 +40,18 @@ def main(argv: list[str] | None = None) -> int:
         assistant = Assistant(settings)
         assistant.engine.warm()
         assistant.ask("warm-up: how many?")
-        questions = load_questions(qfile)
-        with_history = [q for q in questions if q.history]
-        standalone = [q for q in questions if not q.history][:len(with_history)]
-        for q in with_history + standalone:
-            t = assistant.ask(q.question, q.history).timings_ms["first_token"] / 1000
-            (follow if q.history else alone).append(t)
-            print(f"{name} {q.id} {'follow-up' if q.history else 'standalone'} {t:.2f} s", file=sys.stderr)
+        for q in (q for q in load_questions(qfile) if q.history):
+            rewrite = assistant.engine.condense(q.question, q.history)  # the same question, standalone
+            f = assistant.ask(q.question, q.history).timings_ms["first_token"] / 1000
+            a = assistant.ask(rewrite).timings_ms["first_token"] / 1000
+            follow.append(f)
+            alone.append(a)
+            print(f"{name} {q.id}: follow-up {f:.2f} s, standalone ({rewrite!r}) {a:.2f} s", file=sys.stderr)
     f, a = statistics.median(follow), statistics.median(alone)
-    print(f"first text p50: follow-ups {f:.2f} s ({len(follow)}), standalone {a:.2f} s ({len(alone)}): "
-          f"{f / a:.2f}x{' (condensing)' if args.condense else ''}")
+    ratios = [x / y for x, y in zip(follow, alone, strict=True)]
+    print(f"first text p50: follow-ups {f:.2f} s, the same questions standalone {a:.2f} s ({len(follow)} pairs): "
+          f"{f / a:.2f}x; median of the paired ratios {statistics.median(ratios):.2f}x"
+          f"{' (condensing)' if args.condense else ''}")
     return 0
 
 
