@@ -42,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         assistant.ask("warm-up: how many?")
         for q in (q for q in load_questions(qfile) if q.history):
             rewrite = assistant.engine.condense(q.question, q.history)  # the same question, standalone
+            # each timed question starts from the fixed system prefix alone in llama.cpp's cache, so neither
+            # reuses the other's sources
+            assistant.engine.warm()
             f = assistant.ask(q.question, q.history).timings_ms["first_token"] / 1000
+            assistant.engine.warm()
             a = assistant.ask(rewrite).timings_ms["first_token"] / 1000
             follow.append(f)
             alone.append(a)
