@@ -2,8 +2,8 @@
 
     python bench/big_file.py [--records 200000] [--embedder hash] [--kill-at 0.5]
 
-Writes one JSONL file of ``--records`` short records (an id and one or two short sentences; about 5 MB
-for 200,000), then, each in a fresh process:
+Writes one JSONL file of ``--records`` short records (an id and a short sentence; about 9 MB for
+200,000; the file limit is raised to 64 MiB for it), then, each in a fresh process:
 
 * ``assistant ingest FILE`` (stderr not a terminal): wall time, peak RSS, the progress lines it printed;
 * the raw parts on the same records: the embedder on every text (batches of 512) and
@@ -37,7 +37,7 @@ def write_records(path: Path, n: int, seed: int = 5) -> Path:
     rng = random.Random(seed)
     with open(path, "w", encoding="utf-8") as f:
         for i in range(n):
-            text = " ".join(rng.choices(WORDS, k=rng.randint(3, 5))).capitalize() + f" {rng.randint(1, 9999)}."
+            text = " ".join(rng.choices(WORDS, k=rng.randint(2, 4))).capitalize() + f" {rng.randint(1, 9999)}."
             f.write(json.dumps({"id": f"r{i}", "text": text}, separators=(",", ":")) + "\n")
     return path
 
@@ -53,7 +53,8 @@ def run_ingest(file: Path, index: Path, embedder: str, kill_at_docs: int = 0) ->
             "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)\n"
             "print(json.dumps({'rc': p.returncode, 'seconds': time.perf_counter() - t0, 'stderr': p.stderr,\n"
             "  'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ASSISTANT_INDEX_DIR": str(index), "ASSISTANT_EMBEDDER": embedder}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ASSISTANT_INDEX_DIR": str(index), "ASSISTANT_EMBEDDER": embedder,
+           "ASSISTANT_MAX_UPLOAD_MB": "64"}
     cmd = [sys.executable, "-c", code, sys.executable, "-m", "assistant.apps.cli", "ingest", str(file)]
     if not kill_at_docs:
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
