@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     ours = run_ingest(file, work / "index", args.embedder)
     if ours["rc"] != 0:
         raise SystemExit(f"assistant ingest failed: {ours['stderr'][-2000:]}")
-    progress = [ln for ln in ours["stderr"].splitlines() if ln.startswith("ingest: ")]
+    progress = [ln for ln in ours["stderr"].splitlines() if "chunks embedded of" in ln]
     print(f"one JSONL file, {args.records:,} records, {size_mb:.1f} MB, {args.embedder} embedder, fresh processes:")
     print("| | wall time | records/s | peak RSS |")
     print("|---|---|---|---|")

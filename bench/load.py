@@ -4,20 +4,21 @@ unloaded, in one run (the limit refuses a question over ASSISTANT_MAX_QUESTION_C
     python bench/load.py [--requests 40] [--clients 8] [--chars 100000] [--embedder minilm|hash]
 
 Starts `assistant serve --llm extractive` over the seeds on a loopback port, asks the seed question
-``--requests`` times alone (p50/p95), then again while ``--clients`` threads keep sending questions of
+``--requests`` times alone (p50/p95), then again while ``--clients`` client processes keep sending questions of
 ``--chars`` characters, and prints both with their ratio and how the oversized ones were answered.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -34,6 +35,28 @@ def free_port() -> int:
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))]
+
+
+HAMMER = """
+import json, sys
+from gradio_client import Client
+c = Client(sys.argv[1], verbose=False)
+big = "x" * int(sys.argv[2]) + "?"
+outcomes = {}
+try:
+    while True:
+        try:
+            c.predict(question=big, api_name="/ask")
+            outcomes["answered"] = outcomes.get("answered", 0) + 1
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            key = "refused: " + str(exc).split("(ASSISTANT")[0][-60:]
+            outcomes[key] = outcomes.get(key, 0) + 1
+except KeyboardInterrupt:
+    pass
+print(json.dumps(outcomes), flush=True)
+"""
 
 
 def timed(client, n: int) -> list[float]:
@@ -73,28 +96,18 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(1)
         timed(client, 3)  # warm
         alone = timed(client, args.requests)
-        stop = threading.Event()
-        outcomes: dict[str, int] = {}
-
-        def hammer() -> None:
-            c = Client(url, verbose=False)
-            big = "x" * args.chars + "?"
-            while not stop.is_set():
-                try:
-                    c.predict(question=big, api_name="/ask")
-                    outcomes["answered"] = outcomes.get("answered", 0) + 1
-                except Exception as exc:
-                    key = "refused: " + str(exc).split("(ASSISTANT")[0][-60:]
-                    outcomes[key] = outcomes.get(key, 0) + 1
-
-        threads = [threading.Thread(target=hammer, daemon=True) for _ in range(args.clients)]
-        for t in threads:
-            t.start()
-        time.sleep(2)
+        # each oversized client is a process of its own, as a real client is (threads in this process
+        # would share its interpreter lock with the timed client and slow the timing, not the server)
+        hammers = [subprocess.Popen([sys.executable, "-c", HAMMER, url, str(args.chars)], stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True) for _ in range(args.clients)]
+        time.sleep(5)  # the clients are connected and sending
         loaded = timed(client, args.requests)
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
+        outcomes: dict[str, int] = {}
+        for h in hammers:
+            h.send_signal(signal.SIGINT)
+            out, _ = h.communicate(timeout=60)
+            for key, n in json.loads(out.strip().splitlines()[-1] if out.strip() else "{}").items():
+                outcomes[key] = outcomes.get(key, 0) + n
     finally:
         server.terminate()
         server.wait(timeout=30)

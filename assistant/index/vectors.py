@@ -349,23 +349,45 @@ class ChromaStore:
         return self.articles.count()
 
     # ------------------------------------------------------------------ articles
-    @_gated
     def get_articles(self, ids: Sequence[str] | None = None, where: dict | None = None) -> dict[str, DocEntry]:
         """Article records (metadata only): the given ids, those matching ``where``, or all."""
-        out: dict[str, DocEntry] = {}
         if ids is not None:
-            ids = list(dict.fromkeys(ids))
-            for i in range(0, len(ids), PAGE):
-                res = self.articles.get(ids=ids[i:i + PAGE], include=["metadatas"])
-                out.update((d, DocEntry.from_meta(m or {})) for d, m in zip(res["ids"], res["metadatas"], strict=False))
-            return out
-        offset = 0
-        while True:
-            res = self.articles.get(where=where or None, include=["metadatas"], limit=PAGE * 5, offset=offset)
+            return self._articles_by_id(list(dict.fromkeys(ids)))
+        return {e.doc_id: e for e in self.iter_articles(where)}
+
+    @_gated
+    def _articles_by_id(self, ids: list[str]) -> dict[str, DocEntry]:
+        out: dict[str, DocEntry] = {}
+        for i in range(0, len(ids), PAGE):
+            res = self.articles.get(ids=ids[i:i + PAGE], include=["metadatas"])
             out.update((d, DocEntry.from_meta(m or {})) for d, m in zip(res["ids"], res["metadatas"], strict=False))
+        return out
+
+    @_gated
+    def article_ids(self, where: dict | None = None) -> list[str]:
+        """The ids of the article records matching ``where`` (or all): ids only, an order of magnitude
+        cheaper than their metadata."""
+        out: list[str] = []
+        while True:
+            res = self.articles.get(where=where or None, include=[], limit=PAGE * 5, offset=len(out))
+            out += res["ids"]
             if len(res["ids"]) < PAGE * 5:
                 return out
+
+    def iter_articles(self, where: dict | None = None) -> Iterator[DocEntry]:
+        """Article records matching ``where`` (or all), a page at a time: memory holds one page."""
+        offset = 0
+        while True:
+            page = self._article_page(where, offset)
+            yield from page
+            if len(page) < PAGE * 5:
+                return
             offset += PAGE * 5
+
+    @_gated
+    def _article_page(self, where: dict | None, offset: int) -> list[DocEntry]:
+        res = self.articles.get(where=where or None, include=["metadatas"], limit=PAGE * 5, offset=offset)
+        return [DocEntry.from_meta(m or {}) for m in res["metadatas"]]
 
     @_gated
     def article_text(self, doc_id: str) -> str | None:

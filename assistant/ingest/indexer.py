@@ -360,14 +360,13 @@ class _Run:
     def finish(self) -> None:
         self.flush()
         for root, scan in self.scanned.items():
-            gone = [e for e in self.ix.store.get_articles(where={"root": root}).values()
+            gone = [e for e in self.ix.store.iter_articles(where={"root": root})
                     if scan.lost(e.origin_file) and e.doc_id not in self.touched]
             self.ix._commit_removals(gone, self.report)
 
     def _remove_gone_records(self, event: FileDone) -> None:
-        gone = [e for e in self.ix.store.get_articles(where={"origin_file": event.path}).values()
-                if e.doc_id not in event.doc_ids]
-        self.ix._commit_removals(gone, self.report)
+        gone = [d for d in self.ix.store.article_ids(where={"origin_file": event.path}) if d not in event.doc_ids]
+        self.ix._commit_removals(list(self.ix.store.get_articles(ids=gone).values()) if gone else [], self.report)
 
     def flush(self) -> None:
         if not self.batch:
