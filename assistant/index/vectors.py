@@ -380,13 +380,13 @@ class ChromaStore:
         while True:
             page = self._article_page(where, offset)
             yield from page
-            if len(page) < PAGE * 5:
+            if len(page) < PAGE:
                 return
-            offset += PAGE * 5
+            offset += PAGE
 
     @_gated
     def _article_page(self, where: dict | None, offset: int) -> list[DocEntry]:
-        res = self.articles.get(where=where or None, include=["metadatas"], limit=PAGE * 5, offset=offset)
+        res = self.articles.get(where=where or None, include=["metadatas"], limit=PAGE, offset=offset)
         return [DocEntry.from_meta(m or {}) for m in res["metadatas"]]
 
     @_gated

@@ -360,6 +360,8 @@ class _Run:
     def finish(self) -> None:
         self.flush()
         for root, scan in self.scanned.items():
+            if scan.files == {root}:
+                continue  # one file named on its own: its articles' file is there (records gone: FileDone)
             gone = [e for e in self.ix.store.iter_articles(where={"root": root})
                     if scan.lost(e.origin_file) and e.doc_id not in self.touched]
             self.ix._commit_removals(gone, self.report)
