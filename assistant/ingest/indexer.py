@@ -295,13 +295,22 @@ class Indexer:
         (``before``: chunks embedded by earlier batches; the total grows batch by batch)."""
         from assistant.models.embedders import embed_array
 
-        out = []
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        # shortest first over the whole batch, so each of the model's batches pads to similar lengths
+        # (sentence-transformers sorts only within one call), in steps that keep progress coming
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), 0), dtype=np.float32)
         step = 128
         for i in range(0, len(texts), step):
-            out.append(embed_array(self.embedder, texts[i:i + step]))
-            if progress and texts:
+            at = order[i:i + step]
+            vectors = embed_array(self.embedder, [texts[j] for j in at])
+            if out.shape[1] == 0:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[at] = vectors
+            if progress:
                 progress(before + round(total_chunks * min(i + step, len(texts)) / len(texts)), before + total_chunks)
-        return np.vstack(out) if out else np.zeros((0, 1), dtype=np.float32)
+        return out
 
     def _reembed_rest(self, run: _Run, report: IngestReport, progress: Progress | None) -> None:
         """New chunker or embedder settings: every article not just re-read is re-embedded from its
