@@ -21,7 +21,6 @@ import json
 import os
 import random
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -40,10 +39,6 @@ def write_records(path: Path, n: int, seed: int = 5) -> Path:
             text = " ".join(rng.choices(WORDS, k=rng.randint(2, 4))).capitalize() + f" {rng.randint(1, 9999)}."
             f.write(json.dumps({"id": f"r{i}", "text": text}, separators=(",", ":")) + "\n")
     return path
-
-
-def child_peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def run_ingest(file: Path, index: Path, embedder: str, kill_at_docs: int = 0) -> dict:

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,19 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from scale import free_port, pct  # bench/ is this script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How many ISIS detainees has Iraq received?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered)) - 1))]
 
 
 HAMMER = """

@@ -280,19 +280,25 @@ def print_synthetic(rows: list[dict], label: str) -> None:
 
 
 # ---------------------------------------------------------------------------- the real model
+def chunk_texts(corpus_dirs: list[str], embedder) -> list[str]:
+    """The texts a plain pipeline would embed: the corpus's chunks as ``assistant ingest`` cuts them, each
+    with its headline prefix."""
+    from assistant.ingest.chunking import chunker_for, embedding_prefix
+    from assistant.ingest.loading import load_paths
+    from assistant.settings import Settings
+
+    chunker = chunker_for(Settings.from_env(env={}), embedder)
+    return [embedding_prefix(a.title) + c.text for a in load_paths(corpus_dirs).articles
+            for c in chunker.split(a.text, a.title)]
+
+
 def child_encode(corpus_dirs: list[str]) -> dict:
     """The raw encoder on the same chunk texts ``assistant ingest`` embeds (chunked the same way)."""
     from sentence_transformers import SentenceTransformer
 
-    from assistant.ingest.chunking import chunker_for, embedding_prefix
-    from assistant.ingest.loading import load_paths
     from assistant.models.embedders import get_embedder, packaged_model_path
-    from assistant.settings import Settings
 
-    settings = Settings.from_env(env={})
-    chunker = chunker_for(settings, get_embedder("minilm"))
-    texts = [embedding_prefix(a.title) + c.text for a in load_paths(corpus_dirs).articles
-             for c in chunker.split(a.text, a.title)]
+    texts = chunk_texts(corpus_dirs, get_embedder("minilm"))
     model = SentenceTransformer(str(packaged_model_path()), device="cpu")
     model.encode(texts[:8], batch_size=32)
     t0 = time.perf_counter()

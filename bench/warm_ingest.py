@@ -28,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("dirs", nargs="*", default=[str(ROOT / "bench" / "corpora" / "au-news-50"), str(ROOT / "seeds")])
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args(argv)
-    from assistant.ingest.chunking import chunker_for, embedding_prefix
+    from scale import chunk_texts  # bench/ is this script's folder
+
     from assistant.ingest.indexer import Indexer
-    from assistant.ingest.loading import load_paths
     from assistant.models.embedders import get_embedder
     from assistant.settings import Settings
     from assistant.text.tokens import count_tiktoken
@@ -38,9 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     embedder = get_embedder("minilm")
     embedder.embed_documents(["warm up the model"])
     count_tiktoken("warm")
-    chunker = chunker_for(Settings.from_env(env={}), embedder)
-    texts = [embedding_prefix(a.title) + c.text for a in load_paths(args.dirs).articles
-             for c in chunker.split(a.text, a.title)]
+    texts = chunk_texts(args.dirs, embedder)
     raw, ours, chunks = [], [], 0
     for _ in range(args.rounds):
         t0 = time.perf_counter()

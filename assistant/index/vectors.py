@@ -363,31 +363,29 @@ class ChromaStore:
             out.update((d, DocEntry.from_meta(m or {})) for d, m in zip(res["ids"], res["metadatas"], strict=False))
         return out
 
-    @_gated
     def article_ids(self, where: dict | None = None) -> list[str]:
         """The ids of the article records matching ``where`` (or all): ids only, an order of magnitude
         cheaper than their metadata."""
-        out: list[str] = []
-        while True:
-            res = self.articles.get(where=where or None, include=[], limit=PAGE * 5, offset=len(out))
-            out += res["ids"]
-            if len(res["ids"]) < PAGE * 5:
-                return out
+        return [d for res in self._article_pages(where, [], PAGE * 5) for d in res["ids"]]
 
     def iter_articles(self, where: dict | None = None) -> Iterator[DocEntry]:
         """Article records matching ``where`` (or all), a page at a time: memory holds one page."""
+        for res in self._article_pages(where, ["metadatas"], PAGE):
+            yield from (DocEntry.from_meta(m or {}) for m in res["metadatas"])
+
+    def _article_pages(self, where: dict | None, include: list[str], size: int) -> Iterator[dict]:
+        """``articles.get`` results of ``size`` records each, by offset, each read under the gate."""
         offset = 0
         while True:
-            page = self._article_page(where, offset)
-            yield from page
-            if len(page) < PAGE:
+            res = self._article_page(where, include, size, offset)
+            yield res
+            if len(res["ids"]) < size:
                 return
-            offset += PAGE
+            offset += size
 
     @_gated
-    def _article_page(self, where: dict | None, offset: int) -> list[DocEntry]:
-        res = self.articles.get(where=where or None, include=["metadatas"], limit=PAGE, offset=offset)
-        return [DocEntry.from_meta(m or {}) for m in res["metadatas"]]
+    def _article_page(self, where: dict | None, include: list[str], size: int, offset: int) -> dict:
+        return self.articles.get(where=where or None, include=include, limit=size, offset=offset)
 
     @_gated
     def article_text(self, doc_id: str) -> str | None:

@@ -300,16 +300,15 @@ class Indexer:
         # shortest first over the whole batch, so each of the model's batches pads to similar lengths
         # (sentence-transformers sorts only within one call), in steps that keep progress coming
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), 0), dtype=np.float32)
+        parts = []
         step = 128
         for i in range(0, len(texts), step):
-            at = order[i:i + step]
-            vectors = embed_array(self.embedder, [texts[j] for j in at])
-            if out.shape[1] == 0:
-                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
-            out[at] = vectors
+            parts.append(embed_array(self.embedder, [texts[j] for j in order[i:i + step]]))
             if progress:
                 progress(before + round(total_chunks * min(i + step, len(texts)) / len(texts)), before + total_chunks)
+        in_order = np.vstack(parts)
+        out = np.empty_like(in_order)
+        out[order] = in_order  # back to the texts' order
         return out
 
     def _reembed_rest(self, run: _Run, report: IngestReport, progress: Progress | None) -> None:
@@ -377,7 +376,7 @@ class _Run:
 
     def _remove_gone_records(self, event: FileDone) -> None:
         gone = [d for d in self.ix.store.article_ids(where={"origin_file": event.path}) if d not in event.doc_ids]
-        self.ix._commit_removals(list(self.ix.store.get_articles(ids=gone).values()) if gone else [], self.report)
+        self.ix._commit_removals(list(self.ix.store.get_articles(ids=gone).values()), self.report)
 
     def flush(self) -> None:
         if not self.batch:
