@@ -137,6 +137,7 @@ def child_query(index: Path, n_queries: int, server: str) -> dict:
     import bm25s
     import numpy as np
 
+    from assistant.index.vectors import unpack_chunk_meta
     from assistant.retrieval.retriever import NewsRetriever
     from assistant.text.words import tokenize
 
@@ -151,7 +152,7 @@ def child_query(index: Path, n_queries: int, server: str) -> dict:
     while True:  # the same chunk texts, for bm25s (not timed)
         got = collection.get(include=["metadatas"], limit=5000, offset=offset)
         ids += got["ids"]
-        texts += [m["text"] for m in got["metadatas"]]
+        texts += [unpack_chunk_meta(m)["text"] for m in got["metadatas"]]
         if len(got["ids"]) < 5000:
             break
         offset += 5000

@@ -15,9 +15,11 @@ of an unfinished ingest are invisible orphans until a writer removes them.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 
@@ -45,15 +47,25 @@ class DocEntry:
         return [chunk_id(self.version, i) for i in range(self.chunks)]
 
     def to_meta(self) -> dict:
-        """As Chroma metadata (no None values)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        """As Chroma metadata: the fields in one JSON string ``entry`` (each metadata key costs a
+        write of its own), and beside it the two Chroma filters on (``root``, ``origin_file``)."""
+        values = {f: v for f in _FIELDS if (v := getattr(self, f)) is not None}
+        return {"entry": json.dumps(values, ensure_ascii=False, separators=(",", ":")), "root": self.root,
+                "origin_file": self.origin_file}
 
     @classmethod
     def from_meta(cls, meta: dict) -> DocEntry:
-        names = {f.name for f in fields(cls)}
-        values = {k: v for k, v in meta.items() if k in names}
+        """From ``to_meta``'s metadata, or from an older index's (one key per field)."""
+        packed = meta.get("entry")
+        if isinstance(packed, str):
+            with contextlib.suppress(json.JSONDecodeError):
+                meta = {**meta, **json.loads(packed)}
+        values = {k: v for k, v in meta.items() if k in _FIELDS}
         values["date"] = values.get("date") or None
         return cls(**values)
+
+
+_FIELDS = tuple(f.name for f in fields(DocEntry))
 
 
 def chunk_id(version: str, index: int) -> str:

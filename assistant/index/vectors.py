@@ -2,16 +2,22 @@
 server (``ASSISTANT_CHROMA_URL``), in three collections named after the corpus (``ASSISTANT_CORPUS``):
 
     <corpus>_chunks    one record per chunk: its vector (the mean of its sentences' vectors) and its
-                       metadata: text, article fields, offsets, ``version`` and its sentence vectors
-                       (``sentences``: spans in the chunk; ``sentence_vectors``: float16, base64)
-    <corpus>_articles  one record per indexed article: its ``DocEntry`` as metadata
+                       metadata: ``row``, one JSON string with text, article fields, offsets and its
+                       sentence vectors (``sentences``: spans in the chunk; ``sentence_vectors``:
+                       float16, base64), beside it the keys Chroma filters on: ``version``, and
+                       ``date_int`` and ``source_cf`` when the article has a date or an outlet
+    <corpus>_articles  one record per indexed article: its ``DocEntry`` as one JSON string ``entry``,
+                       beside it ``root`` and ``origin_file`` (filtered on)
     <corpus>_texts     one record per indexed article: its cleaned text (citations quote it by offsets)
     <corpus>_catalog   small records: the catalog's version and settings, the writer's lease, the
                        versions an unfinished writer added
 
 Texts are metadata, not Chroma documents, and only the keys we filter on are indexed (a collection
 ``Schema``): Chroma's full-text index of documents and per-key string indexes more than double the
-cost of a write, and nothing here searches them.
+cost of a write, and nothing here searches them. Every metadata key is a row of Chroma's own tables,
+so whatever is never filtered on travels packed in one JSON string: a chunk written with its fields
+as keys cost about 1.5 times one written packed, an article record twice (``bench/chroma_writes.py``).
+Indexes written before the packing (fields as keys) are read as they are.
 
 Vectors are computed by our embedder and always passed in; every collection still gets an embedding
 function (ours, or a constant one for the record collections), because Chroma's default downloads a
@@ -134,6 +140,35 @@ def text_from_chunks(spans: Sequence[tuple[int, int, str]]) -> str | None:
         out.append(text[pos - start:])
         pos = max(pos, end)
     return "".join(out) if out else None
+
+
+CHUNK_FILTER_KEYS = ("version", "date_int", "source_cf")
+
+
+def pack_chunk_meta(meta: dict) -> dict:
+    """A chunk's metadata as stored in Chroma: everything in one JSON string ``row``, and the keys
+    Chroma filters on beside it (the date and outlet only when there is one: a filter on them
+    excludes a chunk without the key, as it should)."""
+    out = {"row": json.dumps(_chroma_meta(meta), ensure_ascii=False, separators=(",", ":")),
+           "version": meta.get("version", "")}
+    if meta.get("date_int"):
+        out["date_int"] = int(meta["date_int"])
+    if meta.get("source_cf"):
+        out["source_cf"] = meta["source_cf"]
+    return out
+
+
+def unpack_chunk_meta(meta: dict | None) -> dict:
+    """The chunk metadata ``pack_chunk_meta`` stored (or, in an older index, the keys as they are)."""
+    if not meta:
+        return {}
+    row = meta.get("row")
+    if not isinstance(row, str):
+        return meta
+    try:
+        return json.loads(row)
+    except json.JSONDecodeError:
+        return {k: v for k, v in meta.items() if k != "row"}
 
 
 def public_meta(meta: dict) -> dict:
@@ -290,7 +325,7 @@ class ChromaStore:
     def add_chunks(self, ids: Sequence[str], vectors, metas: Sequence[dict]) -> None:
         """Chunks with their vectors and metadata (``text`` included)."""
         for i in range(0, len(ids), PAGE):
-            self.chunks.upsert(ids=list(ids[i:i + PAGE]), metadatas=[_chroma_meta(m) for m in metas[i:i + PAGE]],
+            self.chunks.upsert(ids=list(ids[i:i + PAGE]), metadatas=[pack_chunk_meta(m) for m in metas[i:i + PAGE]],
                                embeddings=np.asarray(vectors[i:i + PAGE], dtype=np.float32))
 
     @_gated
@@ -315,7 +350,7 @@ class ChromaStore:
         for i in range(0, len(ids), PAGE):
             res = self.chunks.get(ids=ids[i:i + PAGE], include=["metadatas"])
             for cid, meta in zip(res["ids"], res["metadatas"], strict=False):
-                out[cid] = ChunkRow(cid, meta or {})
+                out[cid] = ChunkRow(cid, unpack_chunk_meta(meta))
         return out
 
     def chunks_of(self, versions: Sequence[str]) -> Iterator[ChunkRow]:
@@ -329,7 +364,7 @@ class ChromaStore:
                     res = self.chunks.get(where={"version": {"$in": batch}}, include=["metadatas"], limit=PAGE,
                                           offset=offset)
                 for cid, meta in zip(res["ids"], res["metadatas"], strict=False):
-                    yield ChunkRow(cid, meta or {})
+                    yield ChunkRow(cid, unpack_chunk_meta(meta))
                 if len(res["ids"]) < PAGE:
                     break
                 offset += PAGE
@@ -395,7 +430,8 @@ class ChromaStore:
             return None
         entry = DocEntry.from_meta(res["metadatas"][0] or {})
         if entry.text_in_chunks:
-            rows = self.chunks.get(where={"version": entry.version}, include=["metadatas"])["metadatas"]
+            rows = [unpack_chunk_meta(m) for m in
+                    self.chunks.get(where={"version": entry.version}, include=["metadatas"])["metadatas"]]
             return text_from_chunks([(int(m["start"]), int(m["end"]), m.get("text", "")) for m in rows if m])
         got = self.texts.get(ids=[doc_id], include=["metadatas"])
         return (got["metadatas"][0] or {}).get("text") if got["ids"] else None

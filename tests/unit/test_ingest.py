@@ -237,3 +237,30 @@ def test_article_texts_come_back_whole_from_their_chunks_or_their_record(hash_se
         assert indexer.catalog.article_text(doc_id) == text, doc_id
     written = set(indexer.store.texts.get(include=[])["ids"])
     assert written == {d for d, e in docs.items() if not e.text_in_chunks}
+
+
+def test_chroma_holds_packed_records_and_reads_an_older_index_as_it_is(hash_settings):
+    """Each metadata key costs Chroma a write, so records carry one JSON string and only the keys filtered
+    on; records of an index written before (one key per field) still read back the same."""
+    from assistant.index.layout import DocEntry
+    from assistant.index.vectors import unpack_chunk_meta
+
+    indexer = Indexer(hash_settings)
+    indexer.ingest([hash_settings.seeds_dir])
+    store = indexer.store
+    chunks = store.chunks.get(include=["metadatas", "embeddings"])
+    assert chunks["ids"] and all(set(m) <= {"row", "version", "date_int", "source_cf"} and {"row", "version"} <= set(m)
+                                 for m in chunks["metadatas"])
+    assert all(set(m) == {"entry", "root", "origin_file"} for m in store.articles.get(include=["metadatas"])["metadatas"])
+    docs = store.get_articles()
+    cid, packed, vector = chunks["ids"][0], chunks["metadatas"][0], chunks["embeddings"][0]
+    full = unpack_chunk_meta(packed)
+    assert full["text"] and full["version"] == packed["version"] and full["date_int"] == packed.get("date_int", 0)
+    # an older index: the same records with one metadata key per field
+    entry = docs[full["doc_id"]]
+    store.chunks.upsert(ids=[cid], metadatas=[full], embeddings=[vector])
+    store.articles.upsert(ids=[entry.doc_id], metadatas=[{k: v for k, v in entry.__dict__.items() if v is not None}],
+                          embeddings=[[1.0]])
+    assert store.get_chunks([cid])[cid].meta == full
+    assert store.get_articles(ids=[entry.doc_id])[entry.doc_id] == entry
+    assert store.article_text(entry.doc_id) == indexer.catalog.article_text(entry.doc_id)
