@@ -8,8 +8,11 @@ candidates here, not from Chroma, and a dense hit counts only if this index hold
 unfinished ingest never does). Its changes are atomic tantivy commits: a replaced article's old
 chunks leave in the commit that brings the new ones. The writer updates it after every commit of the
 catalog; a reader whose catalog moved on (another process or another machine wrote) ``sync``s it
-first, adding and deleting only what changed (its ``synced.json`` says which versions it holds), so
-with a Chroma server every replica builds and refreshes its own from the server.
+first, adding and deleting only what changed, so with a Chroma server every replica builds and
+refreshes its own from the server. ``synced.json`` says which catalog version it is at;
+``versions.log`` which article versions it holds, a line ``+version`` or ``-version`` appended per
+change (a batch's commit costs its own lines, not a rewrite of every version), rewritten whole by
+``sync``.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from assistant.index.layout import atomic_write
 from assistant.text.words import tokenize
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def keyword_text(text: str, meta: dict) -> str:
@@ -49,6 +53,7 @@ class KeywordIndex:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._state_path = self.folder / "synced.json"
+        self._log_path = self.folder / "versions.log"
         state = self._read_state()
         if state.get("schema") != SCHEMA_VERSION:  # a new layout: start over
             for f in self.folder.iterdir():
@@ -59,7 +64,6 @@ class KeywordIndex:
         self.index = tantivy.Index(self.schema, path=str(self.folder), reuse=True)
         # our tokens are already words: the index splits them on spaces and nothing else
         self.index.register_tokenizer("words", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
-        self.versions: set[str] = set(state.get("versions", []))
         self.catalog_version = int(state.get("catalog_version", -1))
         self._lock = threading.Lock()
         self._writer = None
@@ -142,18 +146,18 @@ class KeywordIndex:
 
         with self._lock, FileLock(str(self.folder / ".sync.lock")):
             state = self._read_state()  # another process may have synced the same folder meanwhile
-            self.versions = set(state.get("versions", self.versions))
             if int(state.get("catalog_version", -1)) == catalog_version:
                 self.catalog_version = catalog_version
                 self.index.reload()
                 return 0, 0
             live = set(live() if callable(live) else live)
-            add = sorted(live - self.versions)
-            drop = sorted(self.versions - live)
+            held = self._read_versions()
+            add = sorted(live - held)
+            drop = sorted(held - live)
             if add or drop:
                 self._write(add, drop, chunks_of)
                 self.release()
-            self.versions = live
+            atomic_write(self._log_path, "".join(f"+{v}\n" for v in sorted(live)))
             self.catalog_version = catalog_version
             self._save_state()
             self.index.reload()
@@ -167,12 +171,11 @@ class KeywordIndex:
         from filelock import FileLock
 
         with self._lock, FileLock(str(self.folder / ".sync.lock")):
-            state = self._read_state()
-            self.versions = set(state.get("versions", self.versions))
-            before = int(state.get("catalog_version", -1))
+            before = int(self._read_state().get("catalog_version", -1))
             if before != catalog_version:
                 self._write(add, drop, chunks_of)
-                self.versions = (self.versions - set(drop)) | set(add)
+                with open(self._log_path, "a", encoding="utf-8") as log:
+                    log.write("".join([f"-{v}\n" for v in drop] + [f"+{v}\n" for v in add]))
             self.catalog_version = catalog_version if before in (catalog_version - 1, catalog_version) else -1
             self._save_state()
             self.index.reload()
@@ -218,11 +221,24 @@ class KeywordIndex:
         del writer
         self.index.reload()
 
-    def _save_state(self) -> None:
-        from assistant.index.layout import atomic_write
+    def _read_versions(self) -> set[str]:
+        """The article versions this index holds, from ``versions.log`` (a torn last line of a killed
+        writer names a version nobody has: harmless, a later sync drops it)."""
+        held: set[str] = set()
+        try:
+            with open(self._log_path, encoding="utf-8") as log:
+                for line in log:
+                    version = line.rstrip("\n")[1:]
+                    if line.startswith("+"):
+                        held.add(version)
+                    elif line.startswith("-"):
+                        held.discard(version)
+        except FileNotFoundError:
+            pass
+        return held
 
-        atomic_write(self._state_path, json.dumps({"schema": SCHEMA_VERSION, "catalog_version": self.catalog_version,
-                                                   "versions": sorted(self.versions)}))
+    def _save_state(self) -> None:
+        atomic_write(self._state_path, json.dumps({"schema": SCHEMA_VERSION, "catalog_version": self.catalog_version}))
 
 
 _OPEN: dict[str, KeywordIndex] = {}

@@ -242,16 +242,16 @@ def test_article_texts_come_back_whole_from_their_chunks_or_their_record(hash_se
 def test_chroma_holds_packed_records_and_reads_an_older_index_as_it_is(hash_settings):
     """Each metadata key costs Chroma a write, so records carry one JSON string and only the keys filtered
     on; records of an index written before (one key per field) still read back the same."""
-    from assistant.index.layout import DocEntry
     from assistant.index.vectors import unpack_chunk_meta
 
     indexer = Indexer(hash_settings)
     indexer.ingest([hash_settings.seeds_dir])
     store = indexer.store
     chunks = store.chunks.get(include=["metadatas", "embeddings"])
-    assert chunks["ids"] and all(set(m) <= {"row", "version", "date_int", "source_cf"} and {"row", "version"} <= set(m)
+    assert chunks["ids"] and all({"row", "version"} <= set(m) <= {"row", "version", "date_int", "source_cf"}
                                  for m in chunks["metadatas"])
-    assert all(set(m) == {"entry", "root", "origin_file"} for m in store.articles.get(include=["metadatas"])["metadatas"])
+    records = store.articles.get(include=["metadatas"])["metadatas"]
+    assert records and all(set(m) == {"entry", "root", "origin_file"} for m in records)
     docs = store.get_articles()
     cid, packed, vector = chunks["ids"][0], chunks["metadatas"][0], chunks["embeddings"][0]
     full = unpack_chunk_meta(packed)
@@ -264,3 +264,30 @@ def test_chroma_holds_packed_records_and_reads_an_older_index_as_it_is(hash_sett
     assert store.get_chunks([cid])[cid].meta == full
     assert store.get_articles(ids=[entry.doc_id])[entry.doc_id] == entry
     assert store.article_text(entry.doc_id) == indexer.catalog.article_text(entry.doc_id)
+
+
+def test_keyword_index_appends_what_each_batch_changed_and_a_sync_rewrites_it(hash_settings):
+    """A batch costs the keyword index's version list its own lines, not a rewrite of every version (at
+    200,000 articles that rewrite made an ingest quadratic); a sync starts from the list, drops what
+    it wrongly names (a killed writer's torn line) and rewrites it whole."""
+    settings = hash_settings.with_overrides(ingest_batch=3)
+    indexer = Indexer(settings)
+    indexer.ingest([settings.seeds_dir])
+    kw = indexer.keyword
+    log = kw.folder / "versions.log"
+    live = indexer.catalog.load().live
+    lines = log.read_text().splitlines()
+    assert len(lines) == len(live) and {line[1:] for line in lines} == live and all(x[0] == "+" for x in lines)
+    gone = sorted(docs_of(indexer))[0]
+    version = docs_of(indexer)[gone].version
+    indexer.remove([gone])
+    assert log.read_text().splitlines() == lines + [f"-{version}"]
+    assert kw._read_versions() == indexer.catalog.load().live
+    # a killed writer's torn line, and the state behind: the next sync drops the version nobody has
+    with open(log, "a") as f:
+        f.write("+0123")
+    (kw.folder / "synced.json").write_text('{"schema": 4, "catalog_version": -1}')
+    snap = indexer.catalog.load()
+    assert kw.sync(snap.live, snap.version, indexer.store.chunks_of) == (0, 1)
+    assert sorted(log.read_text().splitlines()) == sorted(f"+{v}" for v in snap.live)
+    consistent(indexer)
