@@ -4,7 +4,8 @@ server (``ASSISTANT_CHROMA_URL``), in three collections named after the corpus (
     <corpus>_chunks    one record per chunk: its vector (the mean of its sentences' vectors) and its
                        metadata: ``row``, one JSON string with text, article fields, offsets and its
                        sentence vectors (``sentences``: spans in the chunk; ``sentence_vectors``:
-                       float16, base64), beside it the keys Chroma filters on: ``version``, and
+                       float16, base64, or "=" when the one sentence's vector is the chunk's own),
+                       beside it the keys Chroma filters on: ``version``, and
                        ``date_int`` and ``source_cf`` when the article has a date or an outlet
     <corpus>_articles  one record per indexed article: its ``DocEntry`` as one JSON string ``entry``,
                        beside it ``root`` and ``origin_file`` (filtered on)
@@ -145,12 +146,20 @@ def text_from_chunks(spans: Sequence[tuple[int, int, str]]) -> str | None:
 CHUNK_FILTER_KEYS = ("version", "date_int", "source_cf")
 
 
-def pack_chunk_meta(meta: dict) -> dict:
+OWN_VECTOR = "="  # ``sentence_vectors`` of a one-sentence chunk whose vector is its sentence's
+
+
+def pack_chunk_meta(meta: dict, vector=None) -> dict:
     """A chunk's metadata as stored in Chroma: everything in one JSON string ``row``, and the keys
     Chroma filters on beside it (the date and outlet only when there is one: a filter on them
-    excludes a chunk without the key, as it should)."""
-    out = {"row": json.dumps(_chroma_meta(meta), ensure_ascii=False, separators=(",", ":")),
-           "version": meta.get("version", "")}
+    excludes a chunk without the key, as it should). A one-sentence chunk whose ``vector`` is its
+    sentence's stores ``OWN_VECTOR`` instead of a copy (long strings are what Chroma's writes
+    cost most: a short record's row is a quarter of the size)."""
+    row = _chroma_meta(meta)
+    if vector is not None and "," not in row.get("sentences", ",") and row.get("sentence_vectors") == \
+            base64.b64encode(np.asarray(vector, dtype=np.float16).tobytes()).decode("ascii"):
+        row["sentence_vectors"] = OWN_VECTOR
+    out = {"row": json.dumps(row, ensure_ascii=False, separators=(",", ":")), "version": meta.get("version", "")}
     if meta.get("date_int"):
         out["date_int"] = int(meta["date_int"])
     if meta.get("source_cf"):
@@ -158,17 +167,22 @@ def pack_chunk_meta(meta: dict) -> dict:
     return out
 
 
-def unpack_chunk_meta(meta: dict | None) -> dict:
-    """The chunk metadata ``pack_chunk_meta`` stored (or, in an older index, the keys as they are)."""
+def unpack_chunk_meta(meta: dict | None, vector=None) -> dict:
+    """The chunk metadata ``pack_chunk_meta`` stored, its sentence vector from the chunk's ``vector``
+    where it was not copied (or, in an older index, the keys as they are)."""
     if not meta:
         return {}
     row = meta.get("row")
     if not isinstance(row, str):
         return meta
     try:
-        return json.loads(row)
+        out = json.loads(row)
     except json.JSONDecodeError:
         return {k: v for k, v in meta.items() if k != "row"}
+    if out.get("sentence_vectors") == OWN_VECTOR:
+        out["sentence_vectors"] = "" if vector is None else \
+            base64.b64encode(np.asarray(vector, dtype=np.float16).tobytes()).decode("ascii")
+    return out
 
 
 def public_meta(meta: dict) -> dict:
@@ -325,7 +339,9 @@ class ChromaStore:
     def add_chunks(self, ids: Sequence[str], vectors, metas: Sequence[dict]) -> None:
         """Chunks with their vectors and metadata (``text`` included)."""
         for i in range(0, len(ids), PAGE):
-            self.chunks.upsert(ids=list(ids[i:i + PAGE]), metadatas=[pack_chunk_meta(m) for m in metas[i:i + PAGE]],
+            self.chunks.upsert(ids=list(ids[i:i + PAGE]),
+                               metadatas=[pack_chunk_meta(m, v) for m, v in zip(metas[i:i + PAGE], vectors[i:i + PAGE],
+                                                                                strict=True)],
                                embeddings=np.asarray(vectors[i:i + PAGE], dtype=np.float32))
 
     @_gated
@@ -348,9 +364,9 @@ class ChromaStore:
         out: dict[str, ChunkRow] = {}
         ids = list(dict.fromkeys(ids))
         for i in range(0, len(ids), PAGE):
-            res = self.chunks.get(ids=ids[i:i + PAGE], include=["metadatas"])
-            for cid, meta in zip(res["ids"], res["metadatas"], strict=False):
-                out[cid] = ChunkRow(cid, unpack_chunk_meta(meta))
+            res = self.chunks.get(ids=ids[i:i + PAGE], include=["metadatas", "embeddings"])
+            for cid, meta, vector in zip(res["ids"], res["metadatas"], res["embeddings"], strict=False):
+                out[cid] = ChunkRow(cid, unpack_chunk_meta(meta, vector))
         return out
 
     def chunks_of(self, versions: Sequence[str]) -> Iterator[ChunkRow]:
@@ -361,10 +377,10 @@ class ChromaStore:
             offset = 0
             while True:
                 with _GATE.shared():
-                    res = self.chunks.get(where={"version": {"$in": batch}}, include=["metadatas"], limit=PAGE,
-                                          offset=offset)
-                for cid, meta in zip(res["ids"], res["metadatas"], strict=False):
-                    yield ChunkRow(cid, unpack_chunk_meta(meta))
+                    res = self.chunks.get(where={"version": {"$in": batch}}, include=["metadatas", "embeddings"],
+                                          limit=PAGE, offset=offset)
+                for cid, meta, vector in zip(res["ids"], res["metadatas"], res["embeddings"], strict=False):
+                    yield ChunkRow(cid, unpack_chunk_meta(meta, vector))
                 if len(res["ids"]) < PAGE:
                     break
                 offset += PAGE

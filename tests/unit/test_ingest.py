@@ -291,3 +291,39 @@ def test_keyword_index_appends_what_each_batch_changed_and_a_sync_rewrites_it(ha
     assert kw.sync(snap.live, snap.version, indexer.store.chunks_of) == (0, 1)
     assert sorted(log.read_text().splitlines()) == sorted(f"+{v}" for v in snap.live)
     consistent(indexer)
+
+
+def test_a_one_sentence_chunk_stores_no_copy_of_its_own_vector(hash_settings, tmp_path):
+    """A one-sentence chunk's vector is its sentence's: Chroma keeps it once (long strings are what its
+    writes cost most), and it reads back, for the keyword index too, as the sentence vector."""
+    import numpy as np
+
+    from assistant.index.vectors import OWN_VECTOR, unpack_chunk_meta
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "one.txt").write_text("The harbour bridge reopened on Monday after repairs.")
+    (corpus / "two.txt").write_text("The harbour bridge reopened on Monday. Traffic was light all day.")
+    settings = hash_settings.with_overrides(index_dir=tmp_path / "idx")
+    indexer = Indexer(settings)
+    indexer.ingest([corpus])
+    docs, store = docs_of(indexer), indexer.store
+    raw = store.chunks.get(include=["metadatas", "embeddings"])
+    rows = {cid: json.loads(m["row"]) for cid, m in zip(raw["ids"], raw["metadatas"], strict=True)}
+    one, two = docs["one.txt"].chunk_ids[0], docs["two.txt"].chunk_ids[0]
+    assert rows[one]["sentence_vectors"] == OWN_VECTOR and len(rows[two]["sentence_vectors"]) > 100
+    assert unpack_chunk_meta({"row": json.dumps(rows[one])})["sentence_vectors"] == ""  # no vector given: none
+    written = indexer.keyword.rows([one])[one].sentence_vectors()  # as the writer gave it to the keyword index
+    for cid in (one, two):
+        from_chroma = store.get_chunks([cid])[cid].sentence_vectors()
+        from_keyword = indexer.keyword.rows([cid])[cid].sentence_vectors()
+        assert [(s, e) for s, e, _ in from_chroma] == [(s, e) for s, e, _ in from_keyword]
+        assert all(np.allclose(a, b, atol=1e-3) for (_, _, a), (_, _, b) in zip(from_chroma, from_keyword, strict=True))
+    # a keyword index that knows nothing re-reads every chunk from Chroma: the same vectors
+    kw = indexer.keyword
+    (kw.folder / "versions.log").write_text("")
+    (kw.folder / "synced.json").write_text('{"schema": 4, "catalog_version": -1}')
+    snap = indexer.catalog.load()
+    assert kw.sync(snap.live, snap.version, store.chunks_of) == (2, 0)
+    synced = kw.rows([one])[one].sentence_vectors()
+    assert len(synced) == 1 and np.allclose(synced[0][2], written[0][2], atol=1e-3)
