@@ -25,7 +25,7 @@ from pathlib import Path
 from assistant.index.layout import atomic_write
 from assistant.text.words import tokenize
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def keyword_text(text: str, meta: dict) -> str:
@@ -38,7 +38,7 @@ def _schema():
 
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("chunk_id", stored=True, tokenizer_name="raw")
-    sb.add_text_field("row", stored=True, tokenizer_name="raw", index_option="basic")  # the chunk's metadata, JSON
+    sb.add_bytes_field("row", stored=True, indexed=False)  # the chunk's metadata, JSON; stored, never searched
     sb.add_text_field("version", stored=False, tokenizer_name="raw")
     sb.add_integer_field("date_int", indexed=True, fast=True)
     sb.add_text_field("source", stored=False, tokenizer_name="raw")  # case-folded outlet
@@ -198,7 +198,7 @@ class KeywordIndex:
             for row in chunks_of(add):
                 doc = tantivy.Document()
                 doc.add_text("chunk_id", row.id)
-                doc.add_text("row", json.dumps(row.meta, ensure_ascii=False))
+                doc.add_bytes("row", json.dumps(row.meta, ensure_ascii=False).encode("utf-8"))
                 doc.add_text("version", row.version)
                 doc.add_integer("date_int", int(row.meta.get("date_int") or 0))
                 doc.add_text("source", (row.meta.get("source") or "").casefold())

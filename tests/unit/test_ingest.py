@@ -7,6 +7,7 @@ import json
 import pytest
 
 from assistant.errors import IndexStateError
+from assistant.index.keyword import SCHEMA_VERSION
 from assistant.index.layout import IndexDir
 from assistant.index.vectors import ChromaStore
 from assistant.ingest.indexer import Indexer
@@ -286,7 +287,7 @@ def test_keyword_index_appends_what_each_batch_changed_and_a_sync_rewrites_it(ha
     # a killed writer's torn line, and the state behind: the next sync drops the version nobody has
     with open(log, "a") as f:
         f.write("+0123")
-    (kw.folder / "synced.json").write_text('{"schema": 4, "catalog_version": -1}')
+    (kw.folder / "synced.json").write_text(json.dumps({"schema": SCHEMA_VERSION, "catalog_version": -1}))
     snap = indexer.catalog.load()
     assert kw.sync(snap.live, snap.version, indexer.store.chunks_of) == (0, 1)
     assert sorted(log.read_text().splitlines()) == sorted(f"+{v}" for v in snap.live)
@@ -322,7 +323,7 @@ def test_a_one_sentence_chunk_stores_no_copy_of_its_own_vector(hash_settings, tm
     # a keyword index that knows nothing re-reads every chunk from Chroma: the same vectors
     kw = indexer.keyword
     (kw.folder / "versions.log").write_text("")
-    (kw.folder / "synced.json").write_text('{"schema": 4, "catalog_version": -1}')
+    (kw.folder / "synced.json").write_text(json.dumps({"schema": SCHEMA_VERSION, "catalog_version": -1}))
     snap = indexer.catalog.load()
     assert kw.sync(snap.live, snap.version, store.chunks_of) == (2, 0)
     synced = kw.rows([one])[one].sentence_vectors()
