@@ -77,11 +77,14 @@ class KeywordIndex:
     # ------------------------------------------------------------------ search
     def search(self, query: str, limit: int, *, date_from: int | None = None, date_to: int | None = None,
                sources: Iterable[str] | None = None, exclude: set[str] = frozenset(),
-               match_all: bool = False) -> list[tuple[str, float]]:
+               match_all: bool = False, rows: dict | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the best ``limit`` chunks, best first, the filters applied in the
         index (``sources``: outlets, any case). ``match_all``: every chunk passing the filters, at score
-        0, by chunk id (skipping ``exclude``)."""
+        0, by chunk id (skipping ``exclude``). ``rows``: filled with the hits' ``ChunkRow``s, read from
+        the documents the search loads anyway (a caller that needs them reads nothing twice)."""
         import tantivy
+
+        from assistant.index.vectors import ChunkRow
 
         tokens = list(dict.fromkeys(tokenize(query)))
         if limit <= 0 or not (tokens or match_all):
@@ -100,12 +103,16 @@ class KeywordIndex:
                          else tantivy.Query.empty_query()))
         query_ = tantivy.Query.boolean_query(must) if must else tantivy.Query.all_query()
         searcher = self.index.searcher()
+        found, docs = [], {}
+        for score, address in searcher.search(query_, limit + (len(exclude) if match_all else 0), count=False).hits:
+            doc = searcher.doc(address)
+            docs[doc["chunk_id"][0]] = doc
+            found.append((doc["chunk_id"][0], 0.0 if match_all else float(score)))
         if match_all:
-            hits = searcher.search(query_, limit + len(exclude), count=False).hits
-            ids = sorted(searcher.doc(address)["chunk_id"][0] for _, address in hits)
-            return [(cid, 0.0) for cid in ids if cid not in exclude][:limit]
-        hits = searcher.search(query_, limit, count=False).hits
-        return [(searcher.doc(address)["chunk_id"][0], float(score)) for score, address in hits]
+            found = [(cid, 0.0) for cid, _ in sorted(found) if cid not in exclude][:limit]
+        if rows is not None:
+            rows.update((cid, ChunkRow(cid, json.loads(docs[cid]["row"][0]))) for cid, _ in found if cid not in rows)
+        return found
 
     def rows(self, chunk_ids: Iterable[str]) -> dict:
         """The stored rows (``ChunkRow``: text, metadata, sentence vectors) of the given chunks that this

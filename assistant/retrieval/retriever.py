@@ -188,13 +188,14 @@ class _Search:
 
     def _keyword(self, depth: int) -> bool:
         bounds = {"date_from": self.filters.lo, "date_to": self.filters.hi, "sources": self.filters.sources}
-        hits = self.r._keyword.search(self.query, depth, **bounds)
+        hits = self.r._keyword.search(self.query, depth, rows=self.rows, **bounds)
         self.keyword = list(hits)
         done = len(hits) < depth
         if done and self.mode == "bm25":
             # keyword mode on its own: chunks without any of the words follow at score 0, so k still come back
             room = depth - len(self.keyword)
-            more = self.r._keyword.search(self.query, room, match_all=True, exclude={c for c, _ in hits}, **bounds)
+            more = self.r._keyword.search(self.query, room, match_all=True, exclude={c for c, _ in hits},
+                                          rows=self.rows, **bounds)
             self.keyword += more
             done = len(more) < room
         return done

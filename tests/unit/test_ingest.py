@@ -328,3 +328,16 @@ def test_a_one_sentence_chunk_stores_no_copy_of_its_own_vector(hash_settings, tm
     assert kw.sync(snap.live, snap.version, store.chunks_of) == (2, 0)
     synced = kw.rows([one])[one].sentence_vectors()
     assert len(synced) == 1 and np.allclose(synced[0][2], written[0][2], atol=1e-3)
+
+
+def test_a_keyword_search_hands_back_the_rows_it_read(hash_settings):
+    """The retriever reads a keyword hit's row once: the search fills it in, the same as ``rows`` reads."""
+    indexer = Indexer(hash_settings)
+    indexer.ingest([hash_settings.seeds_dir])
+    kw, rows = indexer.keyword, {}
+    hits = kw.search("detainees transferred", 5, rows=rows)
+    assert hits and set(rows) == {cid for cid, _ in hits}
+    assert {cid: r.meta for cid, r in rows.items()} == {cid: r.meta for cid, r in kw.rows(rows).items()}
+    rest: dict = {}
+    more = kw.search("", 3, match_all=True, exclude=set(rows), rows=rest)
+    assert len(more) == 3 and set(rest) == {cid for cid, _ in more} and not set(rest) & set(rows)
