@@ -33,7 +33,7 @@ import functools
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -100,6 +100,7 @@ class ChunkRow:
     id: str
     meta: dict
     score: float | None = None  # cosine similarity, for query results
+    _sentences: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -111,7 +112,14 @@ class ChunkRow:
 
     def sentence_vectors(self) -> list[tuple[int, int, np.ndarray]]:
         """(start, end, vector) of each sentence of the chunk, as stored at ingest; [] when none."""
-        return unpack_sentences(self.meta)
+        spans, matrix = self.sentence_matrix()
+        return [(s, e, v) for (s, e), v in zip(spans, matrix, strict=True)]
+
+    def sentence_matrix(self) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """The sentences' spans and their vectors as one float32 matrix (a row each), decoded once."""
+        if self._sentences is None:
+            self._sentences = _decode_sentences(self.meta)
+        return self._sentences
 
 
 # ---------------------------------------------------------------------------- sentence vectors in metadata
@@ -123,12 +131,17 @@ def pack_sentences(spans: Sequence[tuple[int, int]], vectors: np.ndarray) -> dic
 
 
 def unpack_sentences(meta: dict) -> list[tuple[int, int, np.ndarray]]:
+    spans, matrix = _decode_sentences(meta)
+    return [(s, e, v) for (s, e), v in zip(spans, matrix, strict=True)]
+
+
+def _decode_sentences(meta: dict) -> tuple[list[tuple[int, int]], np.ndarray]:
     raw, spans = meta.get("sentence_vectors"), meta.get("sentences")
-    if not raw or not spans:
-        return []
-    pairs = [tuple(int(x) for x in item.split(":")) for item in spans.split(",")]
+    if not raw or not spans or raw == OWN_VECTOR:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    pairs = [(int(s), int(e)) for s, _, e in (item.partition(":") for item in spans.split(","))]
     vectors = np.frombuffer(base64.b64decode(raw), dtype=np.float16).astype(np.float32).reshape(len(pairs), -1)
-    return [(s, e, v) for (s, e), v in zip(pairs, vectors, strict=True)]
+    return pairs, vectors
 
 
 def text_from_chunks(spans: Sequence[tuple[int, int, str]]) -> str | None:

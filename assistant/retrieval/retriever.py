@@ -234,10 +234,8 @@ class _Search:
         q = np.asarray(self.query_vec, dtype=np.float32)
         out = []
         for cid in ids:
-            stored = self.rows[cid].sentence_vectors()
-            if stored:
-                vectors = np.stack([v for _, _, v in stored])
-            else:  # a chunk stored without sentence vectors: embed its sentences now
+            spans, vectors = self.rows[cid].sentence_matrix()
+            if not spans:  # a chunk stored without sentence vectors: embed its sentences now
                 from assistant.models.embedders import embed_array
                 from assistant.text.sentences import split_sentences
 
