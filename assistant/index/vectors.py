@@ -17,7 +17,7 @@ Texts are metadata, not Chroma documents, and only the keys we filter on are ind
 ``Schema``): Chroma's full-text index of documents and per-key string indexes more than double the
 cost of a write, and nothing here searches them. Every metadata key is a row of Chroma's own tables,
 so whatever is never filtered on travels packed in one JSON string: a chunk written with its fields
-as keys cost about 1.5 times one written packed, an article record twice (``bench/chroma_writes.py``).
+as keys cost about 1.8 times one written packed, an article record twice (``bench/chroma_writes.py``).
 Indexes written before the packing (fields as keys) are read as they are.
 
 Vectors are computed by our embedder and always passed in; every collection still gets an embedding
