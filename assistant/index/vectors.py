@@ -126,13 +126,12 @@ class ChunkRow:
 def pack_sentences(spans: Sequence[tuple[int, int]], vectors: np.ndarray) -> dict:
     """Chunk metadata holding its sentences' spans and vectors (float16, base64: Chroma metadata
     values are scalars)."""
-    return {"sentences": ",".join(f"{s}:{e}" for s, e in spans),
-            "sentence_vectors": base64.b64encode(np.asarray(vectors, dtype=np.float16).tobytes()).decode("ascii")}
+    return {"sentences": ",".join(f"{s}:{e}" for s, e in spans), "sentence_vectors": _float16_b64(vectors)}
 
 
-def unpack_sentences(meta: dict) -> list[tuple[int, int, np.ndarray]]:
-    spans, matrix = _decode_sentences(meta)
-    return [(s, e, v) for (s, e), v in zip(spans, matrix, strict=True)]
+def _float16_b64(vectors) -> str:
+    """Vectors as stored in metadata: float16, base64."""
+    return base64.b64encode(np.asarray(vectors, dtype=np.float16).tobytes()).decode("ascii")
 
 
 def _decode_sentences(meta: dict) -> tuple[list[tuple[int, int]], np.ndarray]:
@@ -169,8 +168,8 @@ def pack_chunk_meta(meta: dict, vector=None) -> dict:
     sentence's stores ``OWN_VECTOR`` instead of a copy (long strings are what Chroma's writes
     cost most: a short record's row is a quarter of the size)."""
     row = _chroma_meta(meta)
-    if vector is not None and "," not in row.get("sentences", ",") and row.get("sentence_vectors") == \
-            base64.b64encode(np.asarray(vector, dtype=np.float16).tobytes()).decode("ascii"):
+    if vector is not None and "," not in row.get("sentences", ",") \
+            and row.get("sentence_vectors") == _float16_b64(vector):
         row["sentence_vectors"] = OWN_VECTOR
     out = {"row": json.dumps(row, ensure_ascii=False, separators=(",", ":")), "version": meta.get("version", "")}
     if meta.get("date_int"):
@@ -193,8 +192,7 @@ def unpack_chunk_meta(meta: dict | None, vector=None) -> dict:
     except json.JSONDecodeError:
         return {k: v for k, v in meta.items() if k != "row"}
     if out.get("sentence_vectors") == OWN_VECTOR:
-        out["sentence_vectors"] = "" if vector is None else \
-            base64.b64encode(np.asarray(vector, dtype=np.float16).tobytes()).decode("ascii")
+        out["sentence_vectors"] = "" if vector is None else _float16_b64(vector)
     return out
 
 
