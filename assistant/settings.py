@@ -49,8 +49,9 @@ class Settings:
                                       "(tests)")
     chunk_tokens: int = setting(160, "target chunk size in tiktoken (cl100k) tokens")
     chunk_overlap: int = setting(40, "overlap between neighbouring chunks, in tiktoken tokens (whole sentences)")
-    ingest_batch: int = setting(512, "ingest commits articles in batches of about this many chunks (a kill loses at "
-                                     "most the batch in flight; memory holds one batch)")
+    ingest_batch: int = setting(512, "ingest commits articles in batches of at least this many chunks, grown "
+                                     "up to 4x while a batch commits in under 5 s (a kill loses at most the "
+                                     "batch in flight; memory holds one batch)")
     # retrieval
     k: int = setting(4, "passages returned by retrieval")
     mode: str = setting("hybrid", "retrieval mode: hybrid, dense or bm25")

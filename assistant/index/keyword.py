@@ -195,7 +195,7 @@ class KeywordIndex:
         import tantivy
 
         if self._writer is None:
-            self._writer = self.index.writer(50_000_000, 1)
+            self._writer = self.index.writer(15_000_000, 1)
         writer = self._writer
         try:
             for version in drop:

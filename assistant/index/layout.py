@@ -48,10 +48,14 @@ class DocEntry:
 
     def to_meta(self) -> dict:
         """As Chroma metadata: the fields in one JSON string ``entry`` (each metadata key costs a
-        write of its own), and beside it the two Chroma filters on (``root``, ``origin_file``)."""
-        values = {f: v for f in _FIELDS if (v := getattr(self, f)) is not None}
-        return {"entry": json.dumps(values, ensure_ascii=False, separators=(",", ":")), "root": self.root,
-                "origin_file": self.origin_file}
+        write of its own, and long strings cost most: empty fields are left out), and beside it the
+        two Chroma filters on: ``origin_file``, and ``root`` only when the article came through a
+        folder (a file named on its own is its own root; a folder's records are found by ``root``)."""
+        values = {f: v for f in _FIELDS if f not in _KEYS and (v := getattr(self, f)) not in (None, "", 0, False)}
+        meta = {"entry": json.dumps(values, ensure_ascii=False, separators=(",", ":")), "origin_file": self.origin_file}
+        if self.root != self.origin_file:
+            meta["root"] = self.root
+        return meta
 
     @classmethod
     def from_meta(cls, meta: dict) -> DocEntry:
@@ -59,12 +63,14 @@ class DocEntry:
         packed = meta.get("entry")
         if isinstance(packed, str):
             with contextlib.suppress(json.JSONDecodeError):
-                meta = {**meta, **json.loads(packed)}
+                meta = {**json.loads(packed), **{k: v for k, v in meta.items() if k in _KEYS}}
         values = {k: v for k, v in meta.items() if k in _FIELDS}
         values["date"] = values.get("date") or None
+        values.setdefault("root", values.get("origin_file", ""))
         return cls(**values)
 
 
+_KEYS = ("origin_file", "root")  # fields stored as Chroma metadata keys of their own (filtered on)
 _FIELDS = tuple(f.name for f in fields(DocEntry))
 
 

@@ -7,8 +7,9 @@ server (``ASSISTANT_CHROMA_URL``), in three collections named after the corpus (
                        float16, base64, or "=" when the one sentence's vector is the chunk's own),
                        beside it the keys Chroma filters on: ``version``, and
                        ``date_int`` and ``source_cf`` when the article has a date or an outlet
-    <corpus>_articles  one record per indexed article: its ``DocEntry`` as one JSON string ``entry``,
-                       beside it ``root`` and ``origin_file`` (filtered on)
+    <corpus>_articles  one record per indexed article: its ``DocEntry`` as one JSON string ``entry``
+                       (empty fields left out), beside it ``origin_file`` and, for an article that
+                       came through a folder, ``root`` (filtered on)
     <corpus>_texts     one record per indexed article: its cleaned text (citations quote it by offsets)
     <corpus>_catalog   small records: the catalog's version and settings, the writer's lease, the
                        versions an unfinished writer added

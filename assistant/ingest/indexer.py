@@ -1,9 +1,12 @@
 """Incremental ingest and removal: files -> cleaned articles -> chunks -> Chroma (+ the keyword index).
 
-Articles stream in (``loading.iter_load``) and are committed in bounded batches (about
-``ASSISTANT_INGEST_BATCH`` chunks): each batch is planned (new, changed, unchanged), its chunks'
-sentences embedded once (a chunk's vector is the mean of its sentences' vectors, and the sentence
-vectors are stored with it, so no question ever embeds a passage again), written to Chroma, then its
+Articles stream in (``loading.iter_load``) and are committed in bounded batches (at least
+``ASSISTANT_INGEST_BATCH`` chunks; a batch grows, up to ``BATCH_GROWTH`` times that, while one commits
+in under ``BATCH_SECONDS``: every commit costs a few fixed Chroma writes, which would otherwise be a
+sixth of a fast embedder's ingest, and a kill still loses only seconds of work): each batch is
+planned (new, changed, unchanged), its chunks' sentences embedded once (a chunk's vector is the mean
+of its sentences' vectors, and the sentence vectors are stored with it, so no question ever embeds a
+passage again), written to Chroma, then its
 article records are written (the commit: readers see those articles whole from then on), then the
 chunks of the versions it replaced are deleted and the keyword index follows. Memory holds one batch,
 whatever the size of the input file; a killed ingest loses at most the batch in flight, and a re-run
@@ -38,6 +41,8 @@ from assistant.ingest.loading import JSON_SUFFIXES, Article, FileDone, LoadError
 from assistant.settings import Settings
 from assistant.text.sentences import sentence_spans
 
+BATCH_SECONDS = 5.0  # a batch grows while one commits faster than this ...
+BATCH_GROWTH = 4  # ... up to this many times ASSISTANT_INGEST_BATCH chunks
 Progress = Callable[[int, int], None]  # (done, total) chunks embedded; the total grows as batches are read
 VECTORS_VERSION = "sentence-mean-1"  # how chunk vectors are made: part of the fingerprint
 
@@ -343,6 +348,7 @@ class _Run:
         self.progress = progress
         self.batch: list[Article] = []
         self.batch_chunks = 0
+        self.target = indexer.batch_chunks  # chunks per batch, grown while batches commit fast
         self.chunked: dict[str, list[Chunk]] = {}
         self.scanned: dict[str, Scanned] = {}
         self.touched: set[str] = set()  # doc_ids this run read from its inputs
@@ -354,7 +360,7 @@ class _Run:
             self.batch.append(event)
             self.batch_chunks += len(chunks)
             self.touched.add(event.doc_id)
-            if self.batch_chunks >= self.ix.batch_chunks:
+            if self.batch_chunks >= self.target:
                 self.flush()
         elif isinstance(event, LoadError):
             self.report.errors.append(event)
@@ -381,13 +387,18 @@ class _Run:
     def flush(self) -> None:
         if not self.batch:
             return
-        arts, self.batch, self.batch_chunks = self.batch, [], 0
+        arts, chunks, self.batch, self.batch_chunks = self.batch, self.batch_chunks, [], 0
+        t0 = time.perf_counter()
         existing = self.ix.store.get_articles(ids=[a.doc_id for a in arts])
         planned = [p for p in (self._plan(a, existing.get(a.doc_id)) for a in arts) if p is not None]
         self.chunked.clear()
         self.ix.commit_batch([p for p in planned if p.kind != "unchanged" or p.entry != p.old], self.report,
                              self.progress)
         self.report.unchanged += [p.entry.doc_id for p in planned if p.kind == "unchanged" and p.entry == p.old]
+        if chunks >= self.target:  # a full batch: the next one sized to take about BATCH_SECONDS
+            seconds = max(time.perf_counter() - t0, 1e-3)
+            self.target = min(max(int(self.target * BATCH_SECONDS / seconds), self.ix.batch_chunks),
+                              self.ix.batch_chunks * BATCH_GROWTH)
 
     def _plan(self, art: Article, old: DocEntry | None) -> _Planned | None:
         ix = self.ix

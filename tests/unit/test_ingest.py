@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+import assistant.ingest.indexer as indexer_module
 from assistant.errors import IndexStateError
 from assistant.index.keyword import SCHEMA_VERSION
 from assistant.index.layout import IndexDir
@@ -177,6 +178,7 @@ def test_progress_lines_when_stderr_is_not_a_terminal(hash_settings, monkeypatch
 
     from assistant.apps.cli import IngestProgress
 
+    monkeypatch.setattr(indexer_module, "BATCH_GROWTH", 1)  # batches of 3 chunks, however fast
     out = io.StringIO()
     progress = IngestProgress(every=0.0, stream=out)
     report = Indexer(hash_settings.with_overrides(ingest_batch=3)).ingest([hash_settings.seeds_dir], progress=progress)
@@ -195,6 +197,7 @@ def test_batches_commit_as_they_go(hash_settings, monkeypatch):
     keeps them, and the re-run embeds only what was not committed."""
     from assistant.index.catalog import Catalog
 
+    monkeypatch.setattr(indexer_module, "BATCH_GROWTH", 1)
     settings = hash_settings.with_overrides(ingest_batch=3)
     indexer = Indexer(settings)
     commits = []
@@ -265,6 +268,51 @@ def test_chroma_holds_packed_records_and_reads_an_older_index_as_it_is(hash_sett
     assert store.get_chunks([cid])[cid].meta == full
     assert store.get_articles(ids=[entry.doc_id])[entry.doc_id] == entry
     assert store.article_text(entry.doc_id) == indexer.catalog.article_text(entry.doc_id)
+    # the packing before empty fields were left out (every field in ``entry``, and ``root`` always a key)
+    every = json.dumps({k: v for k, v in entry.__dict__.items() if v is not None})
+    store.articles.upsert(ids=[entry.doc_id], metadatas=[{"entry": every, "root": entry.root,
+                                                          "origin_file": entry.origin_file}], embeddings=[[1.0]])
+    assert store.get_articles(ids=[entry.doc_id])[entry.doc_id] == entry
+
+
+def test_an_article_record_holds_no_empty_field_and_a_root_only_when_a_folder_brought_it(hash_settings):
+    """A file named on its own is its own root: its record has no ``root`` key (a folder's re-scan finds
+    its records by ``root``, never a file's), and reads back the same; empty fields are left out."""
+    indexer = Indexer(hash_settings)
+    one = sorted(hash_settings.seeds_dir.glob("*.txt"))[0]
+    indexer.ingest([one])
+    meta = indexer.store.articles.get(include=["metadatas"])["metadatas"][0]
+    assert set(meta) == {"entry", "origin_file"} and meta["origin_file"] == str(one.resolve())
+    assert '""' not in meta["entry"] and "origin_file" not in meta["entry"]
+    entry = next(iter(indexer.store.get_articles().values()))
+    assert entry.root == entry.origin_file == str(one.resolve()) and entry.date and entry.source and entry.chunks > 0
+    indexer.ingest([hash_settings.seeds_dir])  # the same article through its folder: root is the folder
+    again = indexer.store.get_articles(ids=[entry.doc_id])[entry.doc_id]
+    assert again.root == str(hash_settings.seeds_dir.resolve()) and again.origin_file == entry.origin_file
+    assert len(indexer.store.article_ids(where={"root": again.root})) == 5 and consistent(indexer)
+
+
+@pytest.mark.parametrize("seconds, sizes", [(1e-9, [3, 3]), (1e9, [3, 12])])
+def test_a_batch_grows_while_batches_commit_fast(hash_settings, monkeypatch, seconds, sizes):
+    """Every commit costs a few fixed Chroma writes: while a batch commits in under BATCH_SECONDS the
+    next one is bigger, up to BATCH_GROWTH times ASSISTANT_INGEST_BATCH chunks; a slow one stays."""
+    from assistant.index.catalog import Catalog
+
+    monkeypatch.setattr(indexer_module, "BATCH_SECONDS", seconds)
+    real_commit, chunks = Catalog.commit, []
+
+    def counting(self, put, remove, **kw):
+        chunks.append(sum(e.chunks for e, _ in put))
+        return real_commit(self, put, remove, **kw)
+
+    monkeypatch.setattr(Catalog, "commit", counting)
+    one_chunk = hash_settings.with_overrides(ingest_batch=3, chunk_tokens=400)
+    folder = hash_settings.index_dir.parent / "many"
+    folder.mkdir()
+    for i in range(20):
+        (folder / f"a{i:02d}.txt").write_text(f"Short article number {i} about the harbour bridge.")
+    assert Indexer(one_chunk).ingest([folder]).ok
+    assert chunks[:2] == sizes and sum(chunks) == 20 and max(chunks) <= 3 * indexer_module.BATCH_GROWTH
 
 
 def test_keyword_index_appends_what_each_batch_changed_and_a_sync_rewrites_it(hash_settings):
