@@ -23,9 +23,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from assistant.index.layout import atomic_write
+from assistant.index.vectors import split_sentence_vectors
 from assistant.text.words import tokenize
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def keyword_text(text: str, meta: dict) -> str:
@@ -39,11 +40,20 @@ def _schema():
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("chunk_id", stored=True, tokenizer_name="raw")
     sb.add_bytes_field("row", stored=True, indexed=False)  # the chunk's metadata, JSON; stored, never searched
+    sb.add_bytes_field("vectors", stored=True, indexed=False)  # its sentence vectors, float16 bytes
     sb.add_text_field("version", stored=False, tokenizer_name="raw")
     sb.add_integer_field("date_int", indexed=True, fast=True)
     sb.add_text_field("source", stored=False, tokenizer_name="raw")  # case-folded outlet
     sb.add_text_field("body", stored=False, tokenizer_name="words", index_option="freq")
     return sb.build()
+
+
+def _row(chunk_id: str, doc):
+    """A stored document as a ``ChunkRow`` (its JSON parsed only when asked for)."""
+    from assistant.index.vectors import ChunkRow
+
+    vectors = doc["vectors"]
+    return ChunkRow(chunk_id, raw=doc["row"][0], vectors=bytes(vectors[0]) if vectors else None)
 
 
 class KeywordIndex:
@@ -84,7 +94,6 @@ class KeywordIndex:
         the documents the search loads anyway (a caller that needs them reads nothing twice)."""
         import tantivy
 
-        from assistant.index.vectors import ChunkRow
 
         tokens = list(dict.fromkeys(tokenize(query)))
         if limit <= 0 or not (tokens or match_all):
@@ -111,7 +120,7 @@ class KeywordIndex:
         if match_all:
             found = [(cid, 0.0) for cid, _ in sorted(found) if cid not in exclude][:limit]
         if rows is not None:
-            rows.update((cid, ChunkRow(cid, json.loads(docs[cid]["row"][0]))) for cid, _ in found if cid not in rows)
+            rows.update((cid, _row(cid, docs[cid])) for cid, _ in found if cid not in rows)
         return found
 
     def rows(self, chunk_ids: Iterable[str]) -> dict:
@@ -119,17 +128,19 @@ class KeywordIndex:
         index holds; the others are not part of the corpus."""
         import tantivy
 
-        from assistant.index.vectors import ChunkRow
 
         ids = list(dict.fromkeys(chunk_ids))
         if not ids:
             return {}
         searcher = self.index.searcher()
-        hits = searcher.search(tantivy.Query.term_set_query(self.schema, "chunk_id", ids), len(ids), count=False).hits
         out = {}
-        for _, address in hits:
-            doc = searcher.doc(address)
-            out[doc["chunk_id"][0]] = ChunkRow(doc["chunk_id"][0], json.loads(doc["row"][0]))
+        for i in range(0, len(ids), 512):
+            # a boolean of term queries: a third of the time of ``term_set_query`` for a few dozen ids
+            wanted = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "chunk_id", c)) for c in ids[i:i + 512]])
+            for _, address in searcher.search(wanted, len(ids[i:i + 512]), count=False).hits:
+                doc = searcher.doc(address)
+                out[doc["chunk_id"][0]] = _row(doc["chunk_id"][0], doc)
         return out
 
     def __len__(self) -> int:
@@ -205,7 +216,9 @@ class KeywordIndex:
             for row in chunks_of(add):
                 doc = tantivy.Document()
                 doc.add_text("chunk_id", row.id)
-                doc.add_bytes("row", json.dumps(row.meta, ensure_ascii=False).encode("utf-8"))
+                meta, vectors = split_sentence_vectors(row.meta)
+                doc.add_bytes("row", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+                doc.add_bytes("vectors", vectors)
                 doc.add_text("version", row.version)
                 doc.add_integer("date_int", int(row.meta.get("date_int") or 0))
                 doc.add_text("source", (row.meta.get("source") or "").casefold())

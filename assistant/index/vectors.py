@@ -34,7 +34,6 @@ import functools
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -96,12 +95,35 @@ def _gated(method):
     return wrapper
 
 
-@dataclass
 class ChunkRow:
-    id: str
-    meta: dict
-    score: float | None = None  # cosine similarity, for query results
-    _sentences: tuple | None = field(default=None, repr=False, compare=False)
+    """A stored chunk: its id, its metadata (``text`` included; read from JSON only when first asked
+    for, so a candidate that is only counted costs no parsing) and, for query results, its score."""
+
+    __slots__ = ("id", "_meta", "_raw", "_vectors", "score", "_sentences")
+
+    def __init__(self, id: str, meta: dict | None = None, score: float | None = None, *,  # noqa: A002
+                 raw: bytes | str | None = None, vectors: bytes | None = None):
+        self.id = id
+        self._meta = meta
+        self._raw = raw  # the metadata as JSON, parsed on first use
+        self._vectors = vectors  # the sentence vectors as float16 bytes, when kept apart from the metadata
+        self.score = score  # cosine similarity, for query results
+        self._sentences: tuple | None = None
+
+    @property
+    def meta(self) -> dict:
+        if self._meta is None:
+            self._meta = json.loads(self._raw) if self._raw else {}
+            self._raw = None
+        return self._meta
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ChunkRow) and (self.id, self.meta, self.score) == (other.id, other.meta, other.score)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ChunkRow(id={self.id!r}, meta={self.meta!r}, score={self.score!r})"
 
     @property
     def text(self) -> str:
@@ -119,7 +141,7 @@ class ChunkRow:
     def sentence_matrix(self) -> tuple[list[tuple[int, int]], np.ndarray]:
         """The sentences' spans and their vectors as one float32 matrix (a row each), decoded once."""
         if self._sentences is None:
-            self._sentences = _decode_sentences(self.meta)
+            self._sentences = _decode_sentences(self.meta, self._vectors)
         return self._sentences
 
 
@@ -135,13 +157,23 @@ def _float16_b64(vectors) -> str:
     return base64.b64encode(np.asarray(vectors, dtype=np.float16).tobytes()).decode("ascii")
 
 
-def _decode_sentences(meta: dict) -> tuple[list[tuple[int, int]], np.ndarray]:
+def _decode_sentences(meta: dict, vectors: bytes | None = None) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Spans and vectors from the metadata (``sentence_vectors``: float16, base64), or from ``vectors``
+    (the same float16 bytes, as the keyword index keeps them apart from the JSON)."""
     raw, spans = meta.get("sentence_vectors"), meta.get("sentences")
-    if not raw or not spans or raw == OWN_VECTOR:
+    data = vectors if vectors is not None else (base64.b64decode(raw) if raw and raw != OWN_VECTOR else b"")
+    if not data or not spans:
         return [], np.zeros((0, 0), dtype=np.float32)
     pairs = [(int(s), int(e)) for s, _, e in (item.partition(":") for item in spans.split(","))]
-    vectors = np.frombuffer(base64.b64decode(raw), dtype=np.float16).astype(np.float32).reshape(len(pairs), -1)
-    return pairs, vectors
+    return pairs, np.frombuffer(data, dtype=np.float16).astype(np.float32).reshape(len(pairs), -1)
+
+
+def split_sentence_vectors(meta: dict) -> tuple[dict, bytes]:
+    """The metadata without its sentence vectors, and those as float16 bytes (how the keyword index
+    stores a row: the vectors need no JSON nor base64 decoding when a question reads them)."""
+    rest = dict(meta)
+    raw = rest.pop("sentence_vectors", "") or ""
+    return rest, (base64.b64decode(raw) if raw and raw != OWN_VECTOR else b"")
 
 
 def text_from_chunks(spans: Sequence[tuple[int, int, str]]) -> str | None:

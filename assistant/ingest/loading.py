@@ -12,6 +12,7 @@ file -> its name; a JSON/JSONL record -> its ``id`` or ``FILE#N`` (N counts reco
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -331,7 +332,7 @@ def _records(text: str, file_id: str, path: Path, jsonl: bool) -> Iterator[Artic
     if jsonl:
         n = 0
         any_line = False
-        for lineno, line in enumerate(text.splitlines(), 1):
+        for lineno, line in enumerate(io.StringIO(text, newline=None), 1):  # a line at a time, not a list
             if not line.strip():
                 continue
             any_line = True

@@ -102,7 +102,7 @@ class HashEmbedder(Embeddings):
         return self.dim
 
     @staticmethod
-    @lru_cache(maxsize=200_000)
+    @lru_cache(maxsize=1 << 15)  # the frequent words; a big file's rare ones would hold ~50 MB
     def _slot(feature: str) -> tuple[int, float]:
         h = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "big")
         return h, 1.0 if (h >> 63) else -1.0
