@@ -94,7 +94,6 @@ class KeywordIndex:
         the documents the search loads anyway (a caller that needs them reads nothing twice)."""
         import tantivy
 
-
         tokens = list(dict.fromkeys(tokenize(query)))
         if limit <= 0 or not (tokens or match_all):
             return []
@@ -128,17 +127,17 @@ class KeywordIndex:
         index holds; the others are not part of the corpus."""
         import tantivy
 
-
         ids = list(dict.fromkeys(chunk_ids))
         if not ids:
             return {}
         searcher = self.index.searcher()
         out = {}
         for i in range(0, len(ids), 512):
+            part = ids[i:i + 512]
             # a boolean of term queries: a third of the time of ``term_set_query`` for a few dozen ids
             wanted = tantivy.Query.boolean_query(
-                [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "chunk_id", c)) for c in ids[i:i + 512]])
-            for _, address in searcher.search(wanted, len(ids[i:i + 512]), count=False).hits:
+                [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "chunk_id", c)) for c in part])
+            for _, address in searcher.search(wanted, len(part), count=False).hits:
                 doc = searcher.doc(address)
                 out[doc["chunk_id"][0]] = _row(doc["chunk_id"][0], doc)
         return out

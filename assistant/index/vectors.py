@@ -160,8 +160,8 @@ def _float16_b64(vectors) -> str:
 def _decode_sentences(meta: dict, vectors: bytes | None = None) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Spans and vectors from the metadata (``sentence_vectors``: float16, base64), or from ``vectors``
     (the same float16 bytes, as the keyword index keeps them apart from the JSON)."""
-    raw, spans = meta.get("sentence_vectors"), meta.get("sentences")
-    data = vectors if vectors is not None else (base64.b64decode(raw) if raw and raw != OWN_VECTOR else b"")
+    spans = meta.get("sentences")
+    data = vectors if vectors is not None else _stored_bytes(meta.get("sentence_vectors"))
     if not data or not spans:
         return [], np.zeros((0, 0), dtype=np.float32)
     pairs = [(int(s), int(e)) for s, _, e in (item.partition(":") for item in spans.split(","))]
@@ -172,8 +172,12 @@ def split_sentence_vectors(meta: dict) -> tuple[dict, bytes]:
     """The metadata without its sentence vectors, and those as float16 bytes (how the keyword index
     stores a row: the vectors need no JSON nor base64 decoding when a question reads them)."""
     rest = dict(meta)
-    raw = rest.pop("sentence_vectors", "") or ""
-    return rest, (base64.b64decode(raw) if raw and raw != OWN_VECTOR else b"")
+    return rest, _stored_bytes(rest.pop("sentence_vectors", None))
+
+
+def _stored_bytes(raw: str | None) -> bytes:
+    """The float16 bytes of stored ``sentence_vectors`` (none when empty, or ``OWN_VECTOR`` not filled in)."""
+    return base64.b64decode(raw) if raw and raw != OWN_VECTOR else b""
 
 
 def text_from_chunks(spans: Sequence[tuple[int, int, str]]) -> str | None:

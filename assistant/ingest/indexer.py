@@ -6,11 +6,11 @@ in under ``BATCH_SECONDS``: every commit costs a few fixed Chroma writes, which 
 sixth of a fast embedder's ingest, and a kill still loses only seconds of work): each batch is
 planned (new, changed, unchanged), its chunks' sentences embedded once (a chunk's vector is the mean
 of its sentences' vectors, and the sentence vectors are stored with it, so no question ever embeds a
-passage again), written to Chroma, then its
-article records are written (the commit: readers see those articles whole from then on), then the
-chunks of the versions it replaced are deleted and the keyword index follows. Memory holds one batch,
-whatever the size of the input file; a killed ingest loses at most the batch in flight, and a re-run
-resumes (committed articles are unchanged, so they cost nothing).
+passage again), written to Chroma, then its article records are written (the commit: readers see
+those articles whole from then on), then the chunks of the versions it replaced are deleted and the
+keyword index follows. Memory holds one batch, whatever the size of the input file; a killed ingest
+loses at most the batch in flight, and a re-run resumes (committed articles are unchanged, so they
+cost nothing).
 
 An article is re-embedded only when its content hash or the index fingerprint (chunker, cleaner and
 embedder settings) changed. Files gone from a re-ingested folder are removed (only articles that came
