@@ -512,11 +512,12 @@ def test_the_timeline_chart_opens_passages_and_loads_nothing_from_outside(server
     markers.nth(0).hover(force=True)
     hover = page.page.locator(".hoverlayer .hovertext")
     hover.wait_for(timeout=10_000)
-    first = expected["timeline"][0]
     shown = hover.text_content()  # an SVG text: its content, not innerText
-    # the first marker's point, or one drawn at the same place (same date and figure: plotly shows either)
-    same_place = [q for q in expected["timeline"] if (q["date"], q["value"]) == (first["date"], first["value"])]
-    assert any(q["outlet"] in shown and q["text"] in shown for q in same_place), shown
+    # plotly shows the point nearest the pointer, which may be a neighbour drawn close by: whichever it
+    # is, its label is "[n] date · outlet: figure" of that very point of the timeline
+    by_n = {p["n"]: p for p in expected["timeline"]}
+    n = int(re.match(r"\[(\d+)\]", shown).group(1))
+    assert n in by_n and shown.startswith(f"[{n}] {by_n[n]['date']} · {by_n[n]['outlet']}: {by_n[n]['text']}"), shown
     assert "450" in answer.inner_text()
     page.page.wait_for_timeout(500)
     assert page.outside_hosts() == set()
