@@ -31,6 +31,9 @@ RULES: dict[str, str] = {
     "quote-declined": "the model declines (or its answer is withheld) while the scorer found a sentence of the "
                       "asked kind: quote the scorer's sentences",
     "withhold-off-kind": "an answer with nothing of the asked kind (no figure for 'how many') is withheld",
+    "withhold-judged": "asked after answering whether the sources state the answer to the question, a model that "
+                       "is not sure enough (log P(Yes) - log P(No) below ASSISTANT_JUDGE_THRESHOLD) has it withheld "
+                       "(models without token probabilities skip this)",
     "withhold-invented": "an answer whose every claim states a figure or name no source has is withheld "
                          "(kept below the bar: the verification guarantee of README, 'What each rule is worth')",
 }

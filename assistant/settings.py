@@ -18,6 +18,10 @@ from assistant.errors import SettingsError
 
 ENV_PREFIX = "ASSISTANT_"
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
+# ingest batches (assistant/ingest/indexer.py): a batch grows while one commits faster than
+# INGEST_BATCH_SECONDS, up to INGEST_BATCH_GROWTH times ASSISTANT_INGEST_BATCH chunks
+INGEST_BATCH_SECONDS = 5.0
+INGEST_BATCH_GROWTH = 4
 
 
 def setting(default: Any = MISSING, help: str = "", *, factory: Any = MISSING, secret: bool = False) -> Any:
@@ -50,8 +54,9 @@ class Settings:
     chunk_tokens: int = setting(160, "target chunk size in tiktoken (cl100k) tokens")
     chunk_overlap: int = setting(40, "overlap between neighbouring chunks, in tiktoken tokens (whole sentences)")
     ingest_batch: int = setting(512, "ingest commits articles in batches of at least this many chunks, grown "
-                                     "up to 4x while a batch commits in under 5 s (a kill loses at most the "
-                                     "batch in flight; memory holds one batch)")
+                                     f"up to {INGEST_BATCH_GROWTH}x while a batch commits in under "
+                                     f"{INGEST_BATCH_SECONDS:g} s (a kill loses at most the batch in flight; "
+                                     "memory holds one batch)")
     # retrieval
     k: int = setting(4, "passages returned by retrieval")
     mode: str = setting("hybrid", "retrieval mode: hybrid, dense or bm25")
@@ -92,6 +97,9 @@ class Settings:
     context_tokens: int = setting(250, "LLM engines: tiktoken budget for the numbered sources in the prompt")
     support_threshold: float = setting(0.5, "LLM engines: embedding similarity below which a cited sentence is listed "
                                             "as unsupported")
+    judge_threshold: float = setting(0.7, "LLM engines that expose token probabilities (the local model), rule "
+                                          "withhold-judged: asked after answering whether the sources state the "
+                                          "answer, a model whose log P(Yes) - log P(No) is below this withholds it")
     max_upload_mb: float = setting(10.0, "largest file accepted by ingest and by the UI's upload, in MiB")
     fetch_timeout: float = setting(20.0, "seconds to wait for a web page, a feed or a robots.txt (ingest URL, "
                                          "ingest --feed, the UI's URL box)")

@@ -86,7 +86,17 @@ def install_llm_cache(path: Path) -> None:
         for delta in cache[key]:
             yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
 
+    judged = local_model.LlamaCppChatModel.yes_no_margin
+
+    def cached_margin(self, messages):
+        key = "judge:" + hashlib.sha1(json.dumps([[m.type, m.text] for m in messages]).encode()).hexdigest()
+        if key not in cache:
+            cache[key] = judged(self, messages)
+            path.write_text(json.dumps(cache))
+        return cache[key]
+
     local_model.LlamaCppChatModel._stream = cached
+    local_model.LlamaCppChatModel.yes_no_margin = cached_margin
 
 
 def run_engine(settings: Settings, questions, engine: str) -> dict:
@@ -122,7 +132,7 @@ def summarize(report: dict) -> dict:
                              | {"extra": {k: v for k, v in x["extra"].items() if k in (
                                  "answered_by", "fallback_reason", "abstain_reason", "withheld_answer",
                                  "standalone_question", "model_answer", "confidence", "raw_answer",
-                                 "long_first_sentence")}}
+                                 "long_first_sentence", "judge_margin")}}
                              for x in rows]}
 
 

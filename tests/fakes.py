@@ -29,6 +29,23 @@ def fake_chat(*replies: str) -> RecordingChat:
     return RecordingChat(messages=iter([AIMessage(content=r) for r in replies]), calls=[])
 
 
+class JudgingChat(RecordingChat):
+    """A fake chat model with token probabilities, like the local one: ``yes_no_margin`` answers the
+    queued ``margins`` in turn and records the messages it was asked (``.judged``)."""
+
+    margins: list = []
+    judged: list = []
+
+    def yes_no_margin(self, messages):
+        self.judged.append(messages)
+        return self.margins.pop(0)
+
+
+def judging_chat(replies, margins) -> JudgingChat:
+    return JudgingChat(messages=iter([AIMessage(content=r) for r in replies]), calls=[], margins=list(margins),
+                       judged=[])
+
+
 class SlowEngine:
     """A stand-in answer engine: cites the first passage's opening words, streaming three pieces
     with pauses, so streaming and concurrency can be measured."""

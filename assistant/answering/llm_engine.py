@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from langchain_core.documents import Document
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 
 from assistant.answering.compose import Choice, choose, compose, shorten_first_sentence
@@ -71,7 +72,7 @@ def lacks_asked_kind(asked: Asked, answer: str) -> str | None:
 
 class LLMEngine:
     def __init__(self, model, settings, *, name: str = "llm", model_name: str | None = None, embedder=None):
-        from assistant.answering.prompts import chat_prompt
+        from assistant.answering.prompts import chat_prompt, load_sections
 
         self.model = model
         self.settings = settings
@@ -80,6 +81,7 @@ class LLMEngine:
         self.answer_prompt = chat_prompt("answer", ("sources", "earlier", "question"))
         self.condense_prompt = chat_prompt("condense", ("history", "question"), system_from="answer")
         self.condense_chain = self.condense_prompt | model.bind(stop=["\n"]) | StrOutputParser()
+        self.judge_text = load_sections("judge", ("question",), system_from="answer")[1]
         self.embed = RememberingEmbedder(settings.embedder, embedder)  # texts -> vectors, remembered
         self.rules = Rules(settings.disabled_rules)
         self.scorer = SentenceScorer(self.embed, self.rules)  # ranks the sentences the model reads
@@ -150,6 +152,20 @@ class LLMEngine:
         if lacking:  # "Which prison?" -> "the secure location mentioned in [1]": not an answer
             v = Verified(ABSTAIN_TEXT, True, [], v.invalid_citations, v.unsupported, withheld=v.text)
         return v, lacking
+
+    def _judge(self, v: Verified, said: str, messages, question: str, extra: dict) -> Verified:
+        """Rule "withhold-judged": the model, asked right after its answer (so llama.cpp reads only the
+        new turn, about 40 tokens) whether the sources state the answer to the question, gives
+        log P(Yes) - log P(No); below ``judge_threshold`` the answer is withheld. The 1.5B model answers
+        most unanswerable questions with a related fact, and is less sure of those when asked
+        (README, "What each rule is worth": swept on every set)."""
+        margin = self.model.yes_no_margin([*messages, AIMessage(content=said),
+                                           HumanMessage(content=self.judge_text.format(question=question))])
+        extra["judge_margin"] = round(margin, 3)
+        if margin >= self.settings.judge_threshold:
+            return v
+        extra["abstain_reason"] = f"the model was not sure the sources state it (judge margin {margin:.2f})"
+        return Verified(ABSTAIN_TEXT, True, [], v.invalid_citations, v.unsupported, withheld=v.text)
 
     def fallback_reason(self, v: Verified, lacking: str | None, choice: Choice) -> str | None:
         """Why the model's declined or withheld answer gives way to the scorer's quoted sentences
@@ -241,11 +257,15 @@ class LLMEngine:
                 extra["long_first_sentence"] = v.text
                 v = Verified(short, False, v.citations, v.invalid_citations, v.unsupported, corrected=v.corrected)
         t_generated = time.perf_counter()
+        if not v.abstained and self.rules.on("withhold-judged") and hasattr(self.model, "yes_no_margin"):
+            v = self._judge(v, raw if extra.get("answered_by") != "quote" else v.text, messages, question, extra)
+        t_judged = time.perf_counter()
         yield Answer(question=question, answer=v.text, abstained=v.abstained, citations=v.citations, engine=self.name,
                      model=self.model_name, grounded=v.grounded, invalid_citations=v.invalid_citations,
                      unsupported_sentences=v.unsupported, corrected_citations=v.corrected,
                      timings_ms={"build_prompt": (t_prompt - t0) * 1000, "generate": (t_generated - t_prompt) * 1000,
-                                 "verify": (time.perf_counter() - t_generated) * 1000},
+                                 "judge": (t_judged - t_generated) * 1000,
+                                 "verify": (time.perf_counter() - t_judged) * 1000},
                      extra={"prompt_tokens": prompt_tokens, "sources": len(sources),
                             "confidence": round(choice.picked[0].score, 4) if choice.picked else None,
                             "raw_answer": raw, **({"withheld_answer": v.withheld} if v.withheld else {}),

@@ -38,11 +38,11 @@ from assistant.index.layout import DocEntry, IndexDir, chunk_id
 from assistant.ingest.chunking import CHUNKER_VERSION, Chunk, chunker_for
 from assistant.ingest.cleaning import CLEANER_VERSION, date_to_int
 from assistant.ingest.loading import JSON_SUFFIXES, Article, FileDone, LoadError, Scanned, iter_load
-from assistant.settings import Settings
+from assistant.settings import INGEST_BATCH_GROWTH, INGEST_BATCH_SECONDS, Settings
 from assistant.text.sentences import sentence_spans
 
-BATCH_SECONDS = 5.0  # a batch grows while one commits faster than this ...
-BATCH_GROWTH = 4  # ... up to this many times ASSISTANT_INGEST_BATCH chunks
+BATCH_SECONDS = INGEST_BATCH_SECONDS  # a batch grows while one commits faster than this ...
+BATCH_GROWTH = INGEST_BATCH_GROWTH  # ... up to this many times ASSISTANT_INGEST_BATCH chunks
 Progress = Callable[[int, int], None]  # (done, total) chunks embedded; the total grows as batches are read
 VECTORS_VERSION = "sentence-mean-1"  # how chunk vectors are made: part of the fingerprint
 

@@ -232,6 +232,27 @@ class LlamaCppChatModel(BaseChatModel):
                     run_manager.on_llm_new_token(delta, chunk=chunk)
                 yield chunk
 
+    def yes_no_margin(self, messages: list[BaseMessage]) -> float:
+        """How sure the model is that its reply to these messages is "Yes": log P(Yes) - log P(No) of
+        its first reply token (one token read, nothing sampled). llama.cpp reuses the prefix these
+        messages share with the last generation, so only the new turn costs time."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        llm, lock = self.load()
+        chat = [{"role": _role(m), "content": m.text if hasattr(m, "text") else str(m.content)} for m in messages]
+        seen: dict[str, Any] = {}
+
+        def capture(_ids, logits):  # the first reply token's logits, in token-id order
+            seen["logits"] = np.array(logits, copy=True)
+            return logits
+
+        yes, no = (llm.tokenize(word.encode(), add_bos=False)[0] for word in ("Yes", "No"))
+        with lock:
+            llm.create_chat_completion(messages=chat, max_tokens=1, temperature=0.0,
+                                       logits_processor=LogitsProcessorList([capture]))
+        return float(seen["logits"][yes] - seen["logits"][no])
+
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         text = "".join(c.message.content for c in self._stream(messages, stop, run_manager, **kwargs))

@@ -452,3 +452,53 @@ def test_cli_says_when_the_answer_is_quoted(llm_settings, capsys):
     out = capsys.readouterr()
     assert "Quoted from the articles: the model declined." in out.err
     assert "[1] Transfer of detainees announced · 2026-01-21 · Kurdistan24" in out.out
+
+
+# ---------------------------------------------------------------------------- rule "withhold-judged"
+def judged_engine(settings, reply, margin, **overrides):
+    from fakes import judging_chat
+
+    return LLMEngine(judging_chat([reply], [margin]), settings.with_overrides(**overrides),
+                     name="fake", model_name="fake-model", embedder=HashEmbedder())
+
+
+def test_an_answer_the_model_is_unsure_of_is_withheld_after_it_was_shown(llm_settings):
+    # the case that justified it: an unanswerable question answered with a related fact of the passage
+    # (every figure and name of it in the source, so verification lets it through); asked right after
+    # whether the sources state it, the 1.5B model is less sure of those (margins 0.6-0.7 on the
+    # development sets) than of its right answers (0.7-1.4)
+    reply = "Iraq has taken in 450 ISIS detainees from Syria [1]."
+    engine = judged_engine(llm_settings, reply, 0.62, judge_threshold=0.7)
+    question = "How many ISIS detainees has Jordan taken in from Syria?"
+    deltas, ans = run(engine, question=question)
+    assert "".join(deltas) == reply  # streamed as it came; the final answer replaces it
+    assert ans.abstained and ans.answer == ABSTAIN_TEXT and ans.citations == []
+    assert ans.extra["withheld_answer"] == reply and ans.extra["judge_margin"] == 0.62
+    assert "judge margin 0.62" in ans.extra["abstain_reason"]
+    # the judge continues the answer's own conversation (llama.cpp reads only the new turn)
+    (asked,) = engine.model.judged
+    assert asked[:2] == engine.model.calls[0] and asked[2] == AIMessage(content=reply)
+    assert asked[3].type == "human" and f'"{question}"' in asked[3].content and "Yes or No" in asked[3].content
+    assert ans.timings_ms["judge"] >= 0
+
+
+def test_an_answer_the_model_is_sure_of_stands_with_its_margin(llm_settings):
+    reply = "Iraq has taken in 450 ISIS detainees from Syria [1]."
+    _, ans = run(judged_engine(llm_settings, reply, 0.7, judge_threshold=0.7))
+    assert not ans.abstained and ans.answer == reply and [c.n for c in ans.citations] == [1]
+    assert ans.extra["judge_margin"] == 0.7 and "withheld_answer" not in ans.extra
+
+
+def test_the_judge_is_not_asked_when_the_rule_is_off_or_the_model_declined(llm_settings):
+    engine = judged_engine(llm_settings, "Iraq has taken in 450 ISIS detainees from Syria [1].", -5.0,
+                           disabled_rules="withhold-judged")
+    _, ans = run(engine)
+    assert not ans.abstained and engine.model.judged == [] and "judge_margin" not in ans.extra
+    engine = judged_engine(llm_settings, ABSTAIN_TEXT, -5.0)
+    _, ans = run(engine)
+    assert ans.abstained and engine.model.judged == []
+
+
+def test_models_without_token_probabilities_skip_the_judge(llm_settings):
+    _, ans = run(engine_with(llm_settings, "Iraq has taken in 450 ISIS detainees from Syria [1]."))
+    assert not ans.abstained and "judge_margin" not in ans.extra
