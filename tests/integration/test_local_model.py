@@ -83,6 +83,23 @@ def test_real_local_model_answers_au_news_questions_with_verified_citations(au_n
 
 
 @pytest.mark.slow
+def test_real_local_model_says_how_sure_it_is_of_a_yes(local_settings):
+    """yes_no_margin (rule "withhold-judged") reads the first reply token's log P(Yes) - log P(No):
+    clearly positive for a true statement, clearly negative for a false one, and the same when asked
+    again (greedy, nothing sampled), also after the cache holds another conversation."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from assistant.pipeline import Assistant
+
+    model = Assistant(local_settings).engine.model
+    ask = lambda claim: model.yes_no_margin([SystemMessage(content="You check statements."),  # noqa: E731
+                                             HumanMessage(content=f"Is it true that {claim}? Reply Yes or No.")])
+    true, false = ask("seven is greater than three"), ask("three is greater than seven")
+    assert true > 1.0 and false < -1.0, (true, false)
+    assert abs(ask("seven is greater than three") - true) < 0.05
+
+
+@pytest.mark.slow
 def test_real_local_model_offline_from_the_cli(local_settings, tmp_path):
     """A third seed question through `assistant ask --json` with the network cut (unshare -n)."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
