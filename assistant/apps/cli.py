@@ -133,8 +133,10 @@ def main(argv: list[str] | None = None) -> int:
 
 # ---------------------------------------------------------------------------- commands
 def cmd_ingest(args, settings: Settings) -> int:
+    from assistant.ingest.memory import tune_for_ingest
     from assistant.ingest.web import Feed, is_url
 
+    tune_for_ingest()  # before Chroma's and the embedder's threads start (memory.py)
     paths = [p if is_url(p) else Path(p) for p in args.paths] + [Feed(u) for u in args.feed]
     report = ingest_with_progress(settings, paths or [settings.seeds_dir])
     for err in report.errors:

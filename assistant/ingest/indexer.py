@@ -38,6 +38,7 @@ from assistant.index.layout import DocEntry, IndexDir, chunk_id
 from assistant.ingest.chunking import CHUNKER_VERSION, Chunk, chunker_for
 from assistant.ingest.cleaning import CLEANER_VERSION, date_to_int
 from assistant.ingest.loading import JSON_SUFFIXES, Article, FileDone, LoadError, Scanned, iter_load
+from assistant.ingest.memory import release_freed_memory
 from assistant.settings import INGEST_BATCH_GROWTH, INGEST_BATCH_SECONDS, Settings
 from assistant.text.sentences import sentence_spans
 
@@ -255,6 +256,7 @@ class Indexer:
         self.catalog.end()
         for p in planned:
             getattr(report, p.kind).append(p.entry.doc_id)
+        release_freed_memory()  # memory.py: a long ingest's resident size stays flat
 
     def _commit_removals(self, entries: list[DocEntry], report: IngestReport) -> None:
         if not entries:
