@@ -256,7 +256,7 @@ class Indexer:
         self.catalog.end()
         for p in planned:
             getattr(report, p.kind).append(p.entry.doc_id)
-        release_freed_memory()  # memory.py: a long ingest's resident size stays flat
+        release_freed_memory()  # memory.py: the batch's freed heap back to the system
 
     def _commit_removals(self, entries: list[DocEntry], report: IngestReport) -> None:
         if not entries:

@@ -1,12 +1,12 @@
-"""Keeping a long ingest's resident memory flat, where the C library is glibc.
+"""Less resident memory for a long ingest, where the C library is glibc.
 
 glibc gives every thread that allocates its own heap ("arena", up to 8 per core) and keeps freed
 memory for reuse; large buffers come from the heap once its dynamic threshold has grown. In an ingest
 the embedder, Chroma's and tantivy's native threads all allocate, each batch's buffers are freed and
-allocated again, and the resident size grows with every batch. ``assistant ingest`` therefore asks
+allocated again, and the resident size grows by more than the index does. ``assistant ingest`` therefore asks
 for two arenas, buffers of 1 MiB and more mapped on their own (returned when freed), and hands the
 freed heap back after every committed batch (README, "Scale": the peak RSS of 200,000 records fell
-from 921 to about 806 MB; one arena and 256 KiB gave the same, more slowly).
+from 921 to 812 MB, the time from 164 to 198 s; one arena and 256 KiB gave the same, more slowly).
 Elsewhere (musl, macOS) these calls do nothing.
 """
 
