@@ -74,12 +74,14 @@ def install_llm_cache(path: Path) -> None:
     cache = json.loads(path.read_text()) if path.exists() else {}
     original = local_model.LlamaCppChatModel._stream
 
+    def key_of(messages, *params) -> str:
+        return hashlib.sha1(json.dumps([[m.type, m.text] for m in messages] + list(params)).encode()).hexdigest()
+
     def cached(self, messages, stop=None, run_manager=None, **kwargs):
         from langchain_core.messages import AIMessageChunk
         from langchain_core.outputs import ChatGenerationChunk
 
-        key = hashlib.sha1(json.dumps([[m.type, m.text] for m in messages] + [stop, kwargs.get("grammar"),
-                                      kwargs.get("max_tokens", self.max_tokens)]).encode()).hexdigest()
+        key = key_of(messages, stop, kwargs.get("grammar"), kwargs.get("max_tokens", self.max_tokens))
         if key not in cache:
             cache[key] = [c.message.content for c in original(self, messages, stop, run_manager, **kwargs)]
             path.write_text(json.dumps(cache))
@@ -89,7 +91,7 @@ def install_llm_cache(path: Path) -> None:
     judged = local_model.LlamaCppChatModel.yes_no_margin
 
     def cached_margin(self, messages):
-        key = "judge:" + hashlib.sha1(json.dumps([[m.type, m.text] for m in messages]).encode()).hexdigest()
+        key = "judge:" + key_of(messages)
         if key not in cache:
             cache[key] = judged(self, messages)
             path.write_text(json.dumps(cache))

@@ -186,6 +186,11 @@ def _role(message: BaseMessage) -> str:
     return {"system": "system", "human": "user", "ai": "assistant"}.get(message.type, "user")
 
 
+def _chat(messages: list[BaseMessage]) -> list[dict]:
+    """LangChain messages as llama.cpp's chat messages."""
+    return [{"role": _role(m), "content": m.text if hasattr(m, "text") else str(m.content)} for m in messages]
+
+
 class LlamaCppChatModel(BaseChatModel):
     """A GGUF model as a LangChain chat model (streaming, ``stop`` honoured, greedy by default).
     ``.stream(messages, grammar=GBNF)`` constrains the output to a grammar."""
@@ -214,7 +219,7 @@ class LlamaCppChatModel(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         llm, lock = self.load()
-        chat = [{"role": _role(m), "content": m.text if hasattr(m, "text") else str(m.content)} for m in messages]
+        chat = _chat(messages)
         params = {"max_tokens": kwargs.get("max_tokens", self.max_tokens),
                   "temperature": kwargs.get("temperature", self.temperature)}
         if kwargs.get("grammar"):
@@ -240,7 +245,7 @@ class LlamaCppChatModel(BaseChatModel):
         from llama_cpp import LogitsProcessorList
 
         llm, lock = self.load()
-        chat = [{"role": _role(m), "content": m.text if hasattr(m, "text") else str(m.content)} for m in messages]
+        chat = _chat(messages)
         seen: dict[str, Any] = {}
 
         def capture(_ids, logits):  # the first reply token's logits, in token-id order
