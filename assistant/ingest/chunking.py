@@ -41,8 +41,13 @@ class Chunker:
         self.count_embedder_tokens = count_embedder_tokens
         self.embedder_limit = embedder_limit
 
+    def within(self, text: str, budget: int) -> bool:
+        """At most ``budget`` tokens. Every token is at least one UTF-8 byte, so a text of no more bytes
+        than that fits without counting (and a file of short records never loads tiktoken's 38 MB)."""
+        return len(text.encode("utf-8")) <= budget or self.count_tokens(text) <= budget
+
     def fits(self, text: str, prefix: str) -> bool:
-        return (self.count_tokens(text) <= self.chunk_tokens
+        return (self.within(text, self.chunk_tokens)
                 and self.count_embedder_tokens(prefix + text) <= self.embedder_limit)
 
     def split(self, text: str, title: str = "") -> list[Chunk]:
@@ -67,7 +72,7 @@ class Chunker:
                 break
             # overlap: the trailing sentences of this chunk within the overlap budget
             k = j
-            while k - 1 > i and self.count_tokens(text[units[k - 1][0]:units[j - 1][1]]) <= self.chunk_overlap:
+            while k - 1 > i and self.within(text[units[k - 1][0]:units[j - 1][1]], self.chunk_overlap):
                 k -= 1
             # the next chunk must reach past this one: shrink the overlap until it can
             while k < j and not self.fits(text[units[k][0]:units[j][1]], prefix):

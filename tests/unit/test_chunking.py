@@ -57,6 +57,25 @@ def test_seed_chunks_respect_both_budgets(counter):
             assert any(chunks[i + 1].start < chunks[i].end for i in range(len(chunks) - 1))
 
 
+def test_texts_of_few_bytes_are_not_counted_and_chunk_the_same(counter):
+    # a token is at least one byte: a text of at most `budget` bytes fits without a count
+    counted = []
+
+    def counting(text):
+        counted.append(text)
+        return count_tiktoken(text)
+
+    short = "Alpha bravo 12. Charlie delta."
+    assert [c.text for c in Chunker(160, 40, counting, counter.count, counter.limit).split(short)] == [short]
+    assert counted == []
+    for art in load_paths([SEEDS]).articles:  # long articles: counted, and chunked as by counting alone
+        lazy = Chunker(60, 20, counting, counter.count, counter.limit).split(art.text, art.title)
+        exact = Chunker(60, 20, count_tiktoken, counter.count, counter.limit)
+        exact.within = lambda text, budget: count_tiktoken(text) <= budget
+        assert lazy == exact.split(art.text, art.title)
+    assert counted
+
+
 MIXED = [
     "The ministry said on Sunday that 450 detainees had been moved across the border.",
     "Министерство заявило, что около 5500 задержанных были переведены в иракские тюрьмы в течение месяца.",

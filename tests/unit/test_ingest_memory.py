@@ -33,3 +33,28 @@ def test_without_glibc_the_calls_do_nothing(monkeypatch):
     monkeypatch.setattr(memory, "_libc", lambda: None)
     assert memory.tune_for_ingest() is False
     assert memory.release_freed_memory() is None
+
+
+def test_record_collections_keep_a_sparse_graph_and_older_indexes_still_open(tmp_path):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from assistant.index.vectors import RECORD_GRAPH, ChromaStore
+    from assistant.models.embedders import get_embedder
+
+    store = ChromaStore(tmp_path / "new", get_embedder("hash"))
+    for records in (store.articles, store.texts, store.catalog):
+        assert records.configuration["hnsw"]["max_neighbors"] == RECORD_GRAPH["max_neighbors"]
+    assert store.chunks.configuration["hnsw"]["max_neighbors"] == 16  # searched by vector: Chroma's default
+
+    # an index written before: its record collection has Chroma's default graph, and opens as it is
+    old = chromadb.PersistentClient(path=str(tmp_path / "old" / "chroma"),
+                                    settings=ChromaSettings(anonymized_telemetry=False))
+    old.create_collection("news_articles", embedding_function=None).add(ids=["a"], embeddings=[[1.0]])
+    del old
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+    reopened = ChromaStore(tmp_path / "old", get_embedder("hash"))
+    assert reopened.articles.configuration["hnsw"]["max_neighbors"] == 16
+    assert reopened.articles.get(ids=["a"])["ids"] == ["a"]
