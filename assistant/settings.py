@@ -116,6 +116,9 @@ class Settings:
                            secret=True)
     ui_login_delay: float = setting(0.5, "UI: seconds a login attempt waits after a failed one, doubling with every "
                                          "further failure (at most 30 s; failures are forgotten after 15 minutes)")
+    ui_refusal_delay: float = setting(0.5, "API: seconds a refused /ask request (a wrong or oversized argument) waits "
+                                           "after the same client's last refusal, doubling with each (at most 10 s; "
+                                           "forgotten after a minute or an accepted request)")
     ui_concurrency: int = setting(4, "UI: requests worked on at once (Gradio queue); the local model still generates "
                                      "one answer at a time")
 

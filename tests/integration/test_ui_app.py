@@ -156,7 +156,7 @@ def test_a_program_calling_the_hidden_remove_event_is_refused(hash_index):
 def test_the_api_names_the_argument_of_the_wrong_type(hash_index):
     from gradio_client import Client
 
-    demo, url = _launch(hash_index, SlowEngine(pause=0))
+    demo, url = _launch(hash_index.with_overrides(ui_refusal_delay=0.01), SlowEngine(pause=0))
     try:
         client = Client(url, verbose=False)
         for kwargs, message in [
@@ -169,6 +169,32 @@ def test_the_api_names_the_argument_of_the_wrong_type(hash_index):
             with pytest.raises(Exception, match=message):  # noqa: B017 - gradio_client's own error class
                 client.predict(api_name="/ask", **kwargs)
         assert client.predict(question="Iraq?", history=["How many?"], api_name="/ask")["engine"] == "slow-test"
+    finally:
+        demo.close()
+
+
+def test_refusals_slow_their_sender_without_holding_a_slot(hash_index):
+    from gradio_client import Client
+
+    # one question answered at a time, and refusals that soon wait a second or more
+    demo, url = _launch(hash_index.with_overrides(ui_concurrency=1, ui_refusal_delay=1.0), SlowEngine(pause=0.3))
+    try:
+        client, other = Client(url, verbose=False), Client(url, verbose=False)
+        t0 = time.perf_counter()
+        assert other.predict(question="Iraq?", api_name="/ask")["engine"] == "slow-test"
+        alone = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with pytest.raises(Exception, match="the limit is 4,000"):  # noqa: B017
+            client.predict(question="x" * 5000, api_name="/ask")
+        assert time.perf_counter() - t0 < 1.0  # a first mistake: refused at once
+        waiting = [client.submit(question="x" * 5000, api_name="/ask") for _ in range(4)]  # 1, 2, 4, 8 s
+        time.sleep(0.2)
+        t0 = time.perf_counter()
+        assert other.predict(question="Iraq?", api_name="/ask")["engine"] == "slow-test"
+        assert time.perf_counter() - t0 < alone + 0.5  # not queued behind the waiting refusals
+        with pytest.raises(Exception, match="the limit is 4,000"):  # noqa: B017
+            waiting[0].result(timeout=30)
+        assert not all(job.done() for job in waiting)  # the later ones still wait their turn
     finally:
         demo.close()
 

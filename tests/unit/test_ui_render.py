@@ -316,6 +316,40 @@ def test_login_gate_waits_longer_after_every_failure():
     assert time.perf_counter() - t0 >= 0.05 and gate.delay() == 0.0
 
 
+def test_refused_api_requests_wait_longer_per_client_and_answers_never_wait(hash_settings):
+    from types import SimpleNamespace
+
+    from assistant.apps.ui.app import Handlers
+
+    class Answering:  # stands for the Assistant: only an accepted question reaches it
+        asked: list = []
+
+        def ask(self, question, history, **filters):
+            self.asked.append(question)
+            return SimpleNamespace(to_json=lambda: {"answer": "yes"})
+
+    handlers = Handlers(hash_settings.with_overrides(ui_refusal_delay=0.05), Answering())
+    hammer, other, first = (SimpleNamespace(client=SimpleNamespace(host=h)) for h in ("10.0.0.1", "10.0.0.2", "x"))
+    with pytest.raises(Exception, match="question: empty"):  # imports done before the timings
+        handlers.api_ask(" ", request=first)
+    waits = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        with pytest.raises(Exception, match="the limit is 4,000"):
+            handlers.api_ask("x" * 5000, request=hammer)
+        waits.append(time.perf_counter() - t0)
+    assert waits[0] < 0.04 and 0.05 <= waits[1] < 0.09 and waits[2] >= 0.1  # 0, then 0.05 doubling
+    assert handlers.refusals.delay("10.0.0.2") == 0.0  # another client is not slowed
+    t0 = time.perf_counter()
+    assert handlers.api_ask("How many?", request=other) == {"answer": "yes"}
+    with pytest.raises(Exception, match="history: expected a list"):
+        handlers.api_ask("How many?", history="a string", request=hammer)  # any wrong argument counts
+    assert handlers.refusals.delay("10.0.0.1") >= 0.2
+    assert handlers.api_ask("How many?", request=hammer) == {"answer": "yes"}  # accepted at once ...
+    assert time.perf_counter() - t0 < 0.5 and handlers.refusals.delay("10.0.0.1") == 0.0  # ... and forgiven
+    assert Answering.asked == ["How many?", "How many?"]
+
+
 def test_corpus_changes_only_from_the_servers_own_page():
     from types import SimpleNamespace
 

@@ -133,23 +133,53 @@ def discard_uploads(files) -> None:
             pass
 
 
+class Throttle:
+    """A growing delay after failures, per client: a try after a failed one waits ``base`` seconds,
+    doubling with every further failure (at most ``ceiling``); failures older than ``forget`` seconds
+    no longer count, and a success forgets them."""
+
+    def __init__(self, base: float = 0.5, ceiling: float = 30.0, forget: float = 900.0):
+        self.base, self.ceiling, self.forget = base, ceiling, forget
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def delay(self, client: str = "") -> float:
+        with self._lock:
+            return self.delay_locked(client)
+
+    def refuse(self, client: str = "") -> float:
+        """Count a failure now and return how long it waits (as ``delay`` said before it): requests
+        arriving together wait longer one after the other, not all the same."""
+        with self._lock:
+            wait = self.delay_locked(client)
+            self._failures.setdefault(client, []).append(time.monotonic())
+        return wait
+
+    def delay_locked(self, client: str) -> float:
+        now = time.monotonic()
+        recent = [t for t in self._failures.pop(client, []) if now - t < self.forget]
+        if recent:
+            self._failures[client] = recent
+        return 0.0 if not recent else min(self.ceiling, self.base * 2 ** (len(recent) - 1))
+
+    def record(self, ok: bool, client: str = "") -> None:
+        with self._lock:
+            if ok:
+                self._failures.pop(client, None)
+            else:
+                self._failures.setdefault(client, []).append(time.monotonic())
+
+
 class LoginGate:
-    """Gradio's login check with a growing delay after failures: every guess after a failed one
-    waits longer (``base`` seconds doubling, at most ``ceiling``), whoever it names; failures older
-    than ``forget`` seconds no longer count. A right login after a wrong one still waits its turn."""
+    """Gradio's login check with a growing delay after failures (``Throttle``), whoever a guess names.
+    A right login after a wrong one still waits its turn."""
 
     def __init__(self, logins: list[tuple[str, str]], base: float = 0.5, ceiling: float = 30.0, forget: float = 900.0):
         self.logins = logins
-        self.base, self.ceiling, self.forget = base, ceiling, forget
-        self.failures: list[float] = []
-        self._lock = threading.Lock()
+        self.throttle = Throttle(base, ceiling, forget)
 
     def delay(self) -> float:
-        now = time.monotonic()
-        with self._lock:
-            self.failures = [t for t in self.failures if now - t < self.forget]
-            n = len(self.failures)
-        return 0.0 if n == 0 else min(self.ceiling, self.base * 2 ** (n - 1))
+        return self.throttle.delay()
 
     def __call__(self, username: str, password: str) -> bool:
         import hmac
@@ -157,11 +187,7 @@ class LoginGate:
         time.sleep(self.delay())
         ok = any(hmac.compare_digest(str(username).encode(), user.encode())
                  and hmac.compare_digest(str(password).encode(), secret.encode()) for user, secret in self.logins)
-        with self._lock:
-            if ok:
-                self.failures.clear()
-            else:
-                self.failures.append(time.monotonic())
+        self.throttle.record(ok)
         return ok
 
 
@@ -206,6 +232,10 @@ class Handlers:
         self.assistant = assistant
         self.known_errors = _known_errors()
         self.corpus_lock = threading.Lock()
+        # the /ask API: refusals (wrong or oversized arguments) wait longer and longer per client, outside
+        # the queue's slots, so a client hammering it with bad requests slows itself, not the others
+        self.refusals = Throttle(settings.ui_refusal_delay, ceiling=10.0, forget=60.0)
+        self.answering = threading.BoundedSemaphore(settings.ui_concurrency)
 
     def embedder(self):
         from assistant.models.embedders import get_embedder
@@ -351,17 +381,27 @@ class Handlers:
 
     # ------------------------------------------------------------------ API
     def api_ask(self, question: str, history: list[str] | None = None, date_from: str | None = None,
-                date_to: str | None = None, sources: list[str] | None = None) -> dict:
+                date_to: str | None = None, sources: list[str] | None = None, request=None) -> dict:
         """Answer a question from the indexed articles, with citations. `history`: earlier user
         questions of the conversation, oldest first; `date_from`/`date_to`: YYYY[-MM[-DD]];
         `sources`: outlets. Returns the same JSON object as `assistant ask --json`."""
         import gradio as gr
 
+        from assistant.pipeline import check_question
+
+        client = getattr(getattr(request, "client", None), "host", "") or ""
         try:
+            check_question(question, [] if history is None else history, self.settings)
             filters = parse_filters(date_from, date_to, sources)
-            return self.assistant.ask(question, [] if history is None else history, **filters).to_json()
         except self.known_errors as exc:
+            time.sleep(self.refusals.refuse(client))  # in this request's thread: no queue slot is held
             raise gr.Error(str(exc)) from None
+        self.refusals.record(True, client)
+        with self.answering:  # the queue does not limit this endpoint (see build_app): at most ui_concurrency
+            try:
+                return self.assistant.ask(question, [] if history is None else history, **filters).to_json()
+            except self.known_errors as exc:
+                raise gr.Error(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------- layout
@@ -511,9 +551,23 @@ def build_app(settings: Settings, assistant=None):
         _wire(gr, page, handlers)
         corpus_out = [page.header, page.corpus, page.to_remove, page.outlets, page.status]
         demo.load(lambda: handlers.corpus_outputs(), None, corpus_out, api_visibility="private")
-        gr.api(handlers.api_ask, api_name="ask")
+        # unlimited in the queue: a refusal's delay holds no slot; answering is limited in api_ask itself
+        gr.api(_api_ask(gr, handlers), api_name="ask", concurrency_limit=None)
     demo.queue(default_concurrency_limit=settings.ui_concurrency)
     return demo
+
+
+def _api_ask(gr, handlers: Handlers):
+    """``Handlers.api_ask`` as Gradio's API function: its documented arguments, and the request (which
+    Gradio injects by its annotation, a real class: this module's string annotations would not resolve)."""
+
+    def ask(question, history=None, date_from=None, date_to=None, sources=None, request=None):
+        return handlers.api_ask(question, history, date_from, date_to, sources, request)
+
+    ask.__doc__ = handlers.api_ask.__doc__
+    ask.__annotations__ = {"question": str, "history": list[str] | None, "date_from": str | None,
+                           "date_to": str | None, "sources": list[str] | None, "request": gr.Request, "return": dict}
+    return ask
 
 
 def warm_up(assistant) -> None:
