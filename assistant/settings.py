@@ -49,8 +49,9 @@ class Settings:
     corpus: str = setting("news", "the corpus's name: its Chroma collections are <corpus>_chunks, _articles, _catalog "
                                   "(several corpora can share one Chroma server)")
     # embedding + chunking (their values are part of the index fingerprint)
-    embedder: str = setting("minilm", "'minilm' (packaged all-MiniLM-L6-v2), 'sentence-transformers:/path', or 'hash' "
-                                      "(tests)")
+    embedder: str = setting("minilm", "'minilm' (packaged all-MiniLM-L6-v2), 'minilm-int8' (the same, int8 ONNX on "
+                                      "onnxruntime, exported once into the cache folder), "
+                                      "'sentence-transformers:/path', or 'hash' (tests)")
     chunk_tokens: int = setting(160, "target chunk size in tiktoken (cl100k) tokens")
     chunk_overlap: int = setting(40, "overlap between neighbouring chunks, in tiktoken tokens (whole sentences)")
     ingest_batch: int = setting(512, "ingest commits articles in batches of at least this many chunks, grown "

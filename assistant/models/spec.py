@@ -1,7 +1,7 @@
 """The one parser of model spec strings, ``provider[:argument]``, for every setting that names a model:
 
     ASSISTANT_LLM       auto | extractive | local | local:/path.gguf | openai:MODEL | ollama:MODEL
-    ASSISTANT_EMBEDDER  minilm | sentence-transformers:/path | hash | hash:DIM
+    ASSISTANT_EMBEDDER  minilm | minilm-int8 | sentence-transformers:/path | hash | hash:DIM
 
 The provider is compared case-insensitively; the argument (a path, a model name) is kept as written.
 """
