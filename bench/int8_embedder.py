@@ -11,6 +11,11 @@ int8 vectors to the fp32 ones over the corpus's sentences and chunk texts (media
 and the machine's load average before and after (other work on the cores slows torch's fp32 threads far
 more than the int8 batches: read the ratio with the load).
 Retrieval quality: ``ASSISTANT_EMBEDDER=minilm-int8 python bench/retrieval_eval.py``.
+
+With ``--processes N``, instead: whole fresh processes, N alternated rounds (medians): ``assistant ingest
+DIR ...`` into a fresh index with each embedder (start-up, model load and all), against a fresh Python
+process that loads ``SentenceTransformer`` and encodes the same chunk texts (batch_size=32), the raw
+encoder as a whole process.
 """
 
 from __future__ import annotations
@@ -48,12 +53,64 @@ def ingest_seconds(embedder, dirs: list[str]) -> tuple[float, int]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+RAW_PROCESS = """
+import json, sys
+from sentence_transformers import SentenceTransformer
+from assistant.models.embedders import packaged_model_path
+texts = json.load(open(sys.argv[1]))
+SentenceTransformer(str(packaged_model_path()), device="cpu").encode(texts, batch_size=32)
+"""
+
+
+def whole_processes(dirs: list[str], texts: list[str], rounds: int) -> int:
+    """Fresh processes, alternated: ``assistant ingest`` with each embedder, and the raw encoder."""
+    import json
+    import subprocess
+
+    work = Path(tempfile.mkdtemp(prefix="int8-process-"))
+    try:
+        (work / "texts.json").write_text(json.dumps(texts))
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        runs = {"raw": [sys.executable, "-c", RAW_PROCESS, str(work / "texts.json")],
+                **{s: [sys.executable, "-m", "assistant.apps.cli", "ingest", *dirs] for s in SPECS}}
+        took = {k: [] for k in runs}
+        for r in range(rounds):
+            for k in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
+                index = work / f"index-{k}-{r}"
+                t0 = time.perf_counter()
+                subprocess.run(runs[k], env={**env, "ASSISTANT_EMBEDDER": "minilm" if k == "raw" else k,
+                                             "ASSISTANT_INDEX_DIR": str(index)},
+                               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                took[k].append(time.perf_counter() - t0)
+                shutil.rmtree(index, ignore_errors=True)
+        med = {k: statistics.median(v) for k, v in took.items()}
+        n = len(texts)
+        print(f"{n} chunks, whole fresh processes, medians of {rounds} alternated rounds, load average "
+              f"{os.getloadavg()[0]:.2f} after:")
+        print("| whole process | seconds | chunks/s | vs the raw encoder's process |")
+        print("|---|---|---|---|")
+        print(f"| python: SentenceTransformer load + encode(chunk texts, batch_size=32) | {med['raw']:.2f} | "
+              f"{n / med['raw']:.1f} | 1.00x |")
+        for s in SPECS:
+            print(f"| `assistant ingest` with ASSISTANT_EMBEDDER={s} | {med[s]:.2f} | {n / med[s]:.1f} | "
+                  f"{med['raw'] / med[s]:.2f}x |")
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dirs", nargs="*", default=[str(ROOT / "bench" / "corpora" / "au-news-50"), str(ROOT / "seeds")])
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--processes", type=int, default=0, help="whole fresh processes instead, this many rounds")
     args = ap.parse_args(argv)
     from scale import chunk_texts  # bench/ is this script's folder
+
+    if args.processes:
+        from assistant.models.embedders import get_embedder
+
+        return whole_processes(args.dirs, chunk_texts(args.dirs, get_embedder("minilm")), args.processes)
 
     from assistant.ingest.loading import load_paths
     from assistant.models.embedders import get_embedder
