@@ -65,7 +65,7 @@ class ExtractiveEngine:
                          timings_ms={"answer": (time.perf_counter() - t0) * 1000},
                          extra={"abstain_reason": choice.reason or "no passage text to answer from"})
             return
-        parts, citations = compose(choice, asked, passages)
+        parts, citations = compose(choice, asked, passages, self.rules)
         for i, part in enumerate(parts):  # stream sentence by sentence
             yield (" " if i else "") + part
         yield Answer(question=question, answer=" ".join(parts), abstained=False, citations=citations, engine=self.name,

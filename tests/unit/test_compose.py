@@ -46,3 +46,17 @@ def test_short_sentence_is_kept_whole_and_cited():
     assert cite(s, 1) == "Iraq received 450 detainees on Sunday [1]."
     assert cite(as_sentence("including 450 detainees,"), 2) == "Including 450 detainees [2]."
     assert first_sentence(cite(s, 1) + " More [2].") == "Iraq received 450 detainees on Sunday [1]."
+
+
+def test_answer_words_keep_what_the_sentence_adds_not_only_the_questions_words():
+    # rule "answer-words": the au-news case that justified it ("What distance separates the bombed
+    # province from the Iraqi capital?"): the question's words open the sentence, the answer closes it
+    question = "What distance separates the bombed province from the capital of the country?"
+    sentence = ("The military told the official news agency of the country that the warplanes bombed areas in "
+                "the southern province, 330 miles south of Baghdad.")
+    asked = analyse(question)
+    without = direct_span(sentence, asked, answer_weight=0.0)
+    with_rule = direct_span(sentence, asked)
+    assert "330" not in without and "bombed" in without  # the question restated, the answer cut off
+    assert "330 miles south" in with_rule and "bombed" in with_rule
+    assert len(with_rule.split()) <= MAX_DIRECT_WORDS and with_rule in sentence
