@@ -26,9 +26,9 @@ RULES: dict[str, str] = {
     # the extractive engine's choice
     "dated-figures": "figures that differ between articles of different dates are each given, newest first",
     "second-sentence": "a second sentence scoring close to the best one is added",
-    # the direct first sentence (both engines)
     "answer-words": "the direct span of a long sentence keeps what the sentence adds near the question's words "
-                    "(its answer words), not only the question's own words",
+                    "(its answer words), not only the question's own words (extractive; the LLM engine gains "
+                    "nothing from it)",
     # the LLM engine
     "lead-passage": "the model reads the top retrieved passage whole, before the best sentences of the others",
     "quote-declined": "the model declines (or its answer is withheld) while the scorer found a sentence of the "

@@ -26,12 +26,14 @@ MAX_DIRECT_WORDS = 18
 SECOND_RATIO = 0.75  # "second-sentence": a second sentence is added when it scores this close to the best
 # "answer-words": the weight of the answer words a direct span keeps (each by its nearness to the question's
 # words, as a share of all of them) beside the question's words it keeps. Swept on the three sets with the
-# extractive engine (README, "What each rule is worth"): 0: 173 points, 0.5: 175, 1 to 3: 179.
+# extractive engine (README, "What each rule is worth"): 0: 173 points, 0.5: 175, 1 to 3: 179. The LLM engine
+# (its quoted answers, its shortened first sentences) does not use it: 0 / 0 / 0 there, held-out split -1.
 ANSWER_WEIGHT = 1.0
 
 
-def answer_weight(rules: Rules | None) -> float:
-    return ANSWER_WEIGHT if rules is None or rules.on("answer-words") else 0.0
+def span_weight(rules: Rules) -> float:
+    """``ANSWER_WEIGHT`` while rule ``answer-words`` is on, else 0."""
+    return ANSWER_WEIGHT if rules.on("answer-words") else 0.0
 
 @dataclass
 class Choice:
@@ -271,7 +273,7 @@ def cite(text: str, n: int) -> str:
 
 
 def compose(choice: Choice, asked: Asked, passages: Sequence[Document],
-            rules: Rules | None = None) -> tuple[list[str], list[Citation]]:
+            answer_weight: float = ANSWER_WEIGHT) -> tuple[list[str], list[Citation]]:
     """The answer's parts (streamed one by one) and its citations: the direct sentence first, then,
     for dated figures that differ, each with its date and outlet, newest first; else a close second
     sentence, also direct."""
@@ -283,7 +285,7 @@ def compose(choice: Choice, asked: Asked, passages: Sequence[Document],
                                   url=meta.get("url") or "", quote=c.text, start=c.start, end=c.end))
     if not choice.picked:
         return [], []
-    weight = answer_weight(rules)
+    weight = answer_weight
     parts = [cite(as_sentence(direct_span(choice.picked[0].text, asked, answer_weight=weight)), 1)]
     if choice.dated:
         items = []
@@ -298,7 +300,7 @@ def compose(choice: Choice, asked: Asked, passages: Sequence[Document],
     return parts, citations
 
 
-def shorten_first_sentence(answer: str, asked: Asked, rules: Rules | None = None) -> str:
+def shorten_first_sentence(answer: str, asked: Asked, answer_weight: float = 0.0) -> str:
     """An answer whose first sentence runs over ``MAX_DIRECT_WORDS`` gets that sentence cut to the
     stretch of its own words that answers (``direct_span``), keeping its citation markers; the
     rest of the answer stays as written."""
@@ -316,7 +318,7 @@ def shorten_first_sentence(answer: str, asked: Asked, rules: Rules | None = None
     if len(re.findall(r"\w[\w'’.,-]*", plain)) <= MAX_DIRECT_WORDS:
         return answer
     short = as_sentence(_opening_clauses(plain, asked)
-                        or direct_span(plain, asked, answer_weight=answer_weight(rules))).rstrip(" .")
+                        or direct_span(plain, asked, answer_weight=answer_weight)).rstrip(" .")
     return (f"{short} {''.join(dict.fromkeys(markers))}." + answer[end_all:]).strip()
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 
 from langchain_core.documents import Document
 
-from assistant.answering.compose import Choice, choose, compose
+from assistant.answering.compose import Choice, choose, compose, span_weight
 from assistant.answering.question import Asked, analyse
 from assistant.answering.scoring import SentenceScorer
 from assistant.answering.types import ABSTAIN_TEXT, Answer, StreamItem, final_answer
@@ -65,7 +65,7 @@ class ExtractiveEngine:
                          timings_ms={"answer": (time.perf_counter() - t0) * 1000},
                          extra={"abstain_reason": choice.reason or "no passage text to answer from"})
             return
-        parts, citations = compose(choice, asked, passages, self.rules)
+        parts, citations = compose(choice, asked, passages, answer_weight=span_weight(self.rules))
         for i, part in enumerate(parts):  # stream sentence by sentence
             yield (" " if i else "") + part
         yield Answer(question=question, answer=" ".join(parts), abstained=False, citations=citations, engine=self.name,

@@ -244,7 +244,7 @@ class LLMEngine:
             # The 1.5B model declines questions whose answer is in front of it, and picks the wrong
             # figure or name where the scorer is confident (README, "Quoted fallback"): then the
             # scorer's sentences are quoted, composed as the extractive engine composes them.
-            quoted, citations = compose(choice, asked, passages, self.rules)
+            quoted, citations = compose(choice, asked, passages, answer_weight=0.0)  # no answer-words: README
             if parts and raw.strip() != ABSTAIN_TEXT:
                 yield "\n\n"  # what the model wrote was shown; the quoted answer replaces it
             for i, part in enumerate(quoted):
@@ -252,7 +252,7 @@ class LLMEngine:
             extra = {"answered_by": "quote", "fallback_reason": reason, "model_answer": v.withheld or v.text}
             v, lacking = Verified(" ".join(quoted), False, citations, v.invalid_citations), None
         if not v.abstained and not extra:
-            short = shorten_first_sentence(v.text, asked, self.rules)
+            short = shorten_first_sentence(v.text, asked)
             if short != v.text:  # the reader gets the direct answer first (README, "A direct answer first")
                 extra["long_first_sentence"] = v.text
                 v = Verified(short, False, v.citations, v.invalid_citations, v.unsupported, corrected=v.corrected)
