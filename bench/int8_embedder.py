@@ -37,22 +37,6 @@ sys.path.insert(0, str(ROOT))
 SPECS = ("minilm", "minilm-int8")
 
 
-def ingest_seconds(embedder, dirs: list[str]) -> tuple[float, int]:
-    from assistant.ingest.indexer import Indexer
-    from assistant.settings import Settings
-
-    work = Path(tempfile.mkdtemp(prefix="int8-ingest-"))
-    try:
-        indexer = Indexer(Settings.from_env(env={}, index_dir=work / "index", embedder=embedder.spec),
-                          embedder=embedder)
-        indexer.store.article_count()  # the store opened, as a running server's is
-        t0 = time.perf_counter()
-        chunks = indexer.ingest(dirs).total_chunks
-        return time.perf_counter() - t0, chunks
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
 RAW_PROCESS = """
 import json, sys
 from sentence_transformers import SentenceTransformer
@@ -105,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--processes", type=int, default=0, help="whole fresh processes instead, this many rounds")
     args = ap.parse_args(argv)
-    from scale import chunk_texts  # bench/ is this script's folder
+    from scale import chunk_texts, warm_ingest_seconds  # bench/ is this script's folder
 
     if args.processes:
         from assistant.models.embedders import get_embedder
@@ -137,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             embedders[spec].embed_documents(texts)
             raw[spec].append(time.perf_counter() - t0)
-            seconds, chunks = ingest_seconds(embedders[spec], args.dirs)
+            seconds, chunks = warm_ingest_seconds(embedders[spec], args.dirs)
             ours[spec].append(seconds)
     med = {k: {s: statistics.median(v[s][1:] or v[s]) for s in SPECS} for k, v in (("raw", raw), ("ingest", ours))}
     print(f"{chunks} chunks ({len(texts)} chunk texts), medians of {max(1, args.rounds - 1)} alternated rounds, "

@@ -307,27 +307,36 @@ def child_encode(corpus_dirs: list[str]) -> dict:
     return {"seconds": time.perf_counter() - t0, "chunks": len(texts)}
 
 
+def warm_ingest_seconds(embedder, corpus_dirs: list[str]) -> tuple[float, int]:
+    """``Indexer.ingest`` of the corpus into a fresh index with ``embedder`` already loaded (as a running
+    server's is): seconds of the ingest alone, and the chunks it wrote."""
+    from assistant.ingest.indexer import Indexer
+    from assistant.settings import Settings
+
+    work = Path(tempfile.mkdtemp(prefix="scale-warm-"))
+    try:
+        indexer = Indexer(Settings.from_env(env={}, index_dir=work / "index", embedder=embedder.spec),
+                          embedder=embedder)
+        indexer.store.article_count()  # the store opened, as a running server's is
+        t0 = time.perf_counter()
+        chunks = indexer.ingest(corpus_dirs).total_chunks
+        return time.perf_counter() - t0, chunks
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def child_warm_ingest(corpus_dirs: list[str]) -> dict:
     """``Indexer.ingest`` of the corpus in a process whose model is loaded already (as a running server's
     is): the ingest's own throughput, load, chunk, embed the sentences, write."""
-    from assistant.ingest.indexer import Indexer
     from assistant.models.embedders import get_embedder
     from assistant.settings import Settings
     from assistant.text.tokens import count_tiktoken
 
-    work = Path(tempfile.mkdtemp(prefix="scale-warm-"))
-    try:
-        settings = Settings.from_env(env={}, index_dir=work / "index")
-        embedder = get_embedder(settings.embedder)
-        embedder.embed_documents(["warm up the model"])
-        count_tiktoken("warm")
-        indexer = Indexer(settings, embedder=embedder)
-        indexer.store.article_count()
-        t0 = time.perf_counter()
-        report = indexer.ingest(corpus_dirs)
-        return {"seconds": time.perf_counter() - t0, "chunks": report.total_chunks}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    embedder = get_embedder(Settings.from_env(env={}).embedder)
+    embedder.embed_documents(["warm up the model"])
+    count_tiktoken("warm")
+    seconds, chunks = warm_ingest_seconds(embedder, corpus_dirs)
+    return {"seconds": seconds, "chunks": chunks}
 
 
 def real(corpus_dirs: list[str], questions: str) -> dict:

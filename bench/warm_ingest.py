@@ -12,10 +12,8 @@ warm-up) and their ratio.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,11 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("dirs", nargs="*", default=[str(ROOT / "bench" / "corpora" / "au-news-50"), str(ROOT / "seeds")])
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args(argv)
-    from scale import chunk_texts  # bench/ is this script's folder
+    from scale import chunk_texts, warm_ingest_seconds  # bench/ is this script's folder
 
-    from assistant.ingest.indexer import Indexer
     from assistant.models.embedders import get_embedder
-    from assistant.settings import Settings
     from assistant.text.tokens import count_tiktoken
 
     embedder = get_embedder("minilm")
@@ -44,15 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         embedder.model.encode(texts, batch_size=32)
         raw.append(time.perf_counter() - t0)
-        work = Path(tempfile.mkdtemp(prefix="warm-ingest-"))
-        try:
-            indexer = Indexer(Settings.from_env(env={}, index_dir=work / "index"), embedder=embedder)
-            indexer.store.article_count()  # the store opened, as a running server's is
-            t0 = time.perf_counter()
-            chunks = indexer.ingest(args.dirs).total_chunks
-            ours.append(time.perf_counter() - t0)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        seconds, chunks = warm_ingest_seconds(embedder, args.dirs)
+        ours.append(seconds)
     r, o = statistics.median(raw[1:] or raw), statistics.median(ours[1:] or ours)
     print(f"{chunks} chunks, medians of {max(1, args.rounds - 1)} alternated rounds, the model loaded:")
     print(f"| SentenceTransformer.encode(chunk texts, batch_size=32) | {len(texts) / r:.1f} chunks/s | 1.00x |")

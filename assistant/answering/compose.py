@@ -35,6 +35,7 @@ def span_weight(rules: Rules) -> float:
     """``ANSWER_WEIGHT`` while rule ``answer-words`` is on, else 0."""
     return ANSWER_WEIGHT if rules.on("answer-words") else 0.0
 
+
 @dataclass
 class Choice:
     picked: list[Candidate]  # the sentences to cite, in answer order; empty: abstain
@@ -285,8 +286,7 @@ def compose(choice: Choice, asked: Asked, passages: Sequence[Document],
                                   url=meta.get("url") or "", quote=c.text, start=c.start, end=c.end))
     if not choice.picked:
         return [], []
-    weight = answer_weight
-    parts = [cite(as_sentence(direct_span(choice.picked[0].text, asked, answer_weight=weight)), 1)]
+    parts = [cite(as_sentence(direct_span(choice.picked[0].text, asked, answer_weight=answer_weight)), 1)]
     if choice.dated:
         items = []
         for cit, c in zip(citations, choice.picked, strict=False):
@@ -296,7 +296,7 @@ def compose(choice: Choice, asked: Asked, passages: Sequence[Document],
         parts.append("Reports by date, newest first: " + "; ".join(items) + ".")
     else:
         for cit, c in list(zip(citations, choice.picked, strict=False))[1:]:
-            parts.append(cite(as_sentence(direct_span(c.text, asked, answer_weight=weight)), cit.n))
+            parts.append(cite(as_sentence(direct_span(c.text, asked, answer_weight=answer_weight)), cit.n))
     return parts, citations
 
 

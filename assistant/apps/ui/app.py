@@ -145,17 +145,17 @@ class Throttle:
 
     def delay(self, client: str = "") -> float:
         with self._lock:
-            return self.delay_locked(client)
+            return self._delay_locked(client)
 
     def refuse(self, client: str = "") -> float:
         """Count a failure now and return how long it waits (as ``delay`` said before it): requests
         arriving together wait longer one after the other, not all the same."""
         with self._lock:
-            wait = self.delay_locked(client)
+            wait = self._delay_locked(client)
             self._failures.setdefault(client, []).append(time.monotonic())
         return wait
 
-    def delay_locked(self, client: str) -> float:
+    def _delay_locked(self, client: str) -> float:
         now = time.monotonic()
         recent = [t for t in self._failures.pop(client, []) if now - t < self.forget]
         if recent:
@@ -390,8 +390,9 @@ class Handlers:
         from assistant.pipeline import check_question
 
         client = getattr(getattr(request, "client", None), "host", "") or ""
+        history = [] if history is None else history
         try:
-            check_question(question, [] if history is None else history, self.settings)
+            check_question(question, history, self.settings)  # before a slot; ask() checks again, cheaply
             filters = parse_filters(date_from, date_to, sources)
         except self.known_errors as exc:
             time.sleep(self.refusals.refuse(client))  # in this request's thread: no queue slot is held
@@ -399,7 +400,7 @@ class Handlers:
         self.refusals.record(True, client)
         with self.answering:  # the queue does not limit this endpoint (see build_app): at most ui_concurrency
             try:
-                return self.assistant.ask(question, [] if history is None else history, **filters).to_json()
+                return self.assistant.ask(question, history, **filters).to_json()
             except self.known_errors as exc:
                 raise gr.Error(str(exc)) from None
 
