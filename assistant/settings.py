@@ -81,8 +81,9 @@ class Settings:
     # LLM answers
     models_dir: str = setting("", "where the packaged local model is assembled (default: <cache_dir>/models)")
     n_ctx: int = setting(2048, "local model: context window in tokens")
-    n_threads: int = setting(1, "local model: threads for generation (1 measured fastest on 2 cores)")
+    n_threads: int = setting(2, "local model: threads for generation (bench/llm_threads.py: 2 of 2 cores fastest)")
     n_threads_batch: int = setting(2, "local model: threads for reading the prompt")
+    flash_attn: bool = setting(True, "local model: llama.cpp's flash attention (reads the prompt ~7% faster on CPU)")
     max_answer_tokens: int = setting(200, "LLM engines: longest answer, in tokens")
     temperature: float = setting(0.0, "LLM engines: sampling temperature (0: deterministic)")
     condense: bool = setting(False, "LLM engines: have the model rewrite a follow-up as a standalone question before "

@@ -52,7 +52,8 @@ def get_chat_model(spec: str, settings):
         name = MODEL_NAME if not arg else path.name.removesuffix(".gguf")
         return LlamaCppChatModel(model_path=str(path), model_name=name, n_ctx=settings.n_ctx,
                                  n_threads=settings.n_threads, n_threads_batch=settings.n_threads_batch,
-                                 max_tokens=settings.max_answer_tokens, temperature=settings.temperature)
+                                 flash_attn=settings.flash_attn, max_tokens=settings.max_answer_tokens,
+                                 temperature=settings.temperature)
     if provider in EXTRAS and not arg:
         raise EngineError(f"ASSISTANT_LLM={spec}: name the model, e.g. {provider}:"
                           f"{'gpt-4o-mini' if provider == 'openai' else 'llama3.2'}")

@@ -152,18 +152,22 @@ _LOADED: dict[tuple, tuple[Any, threading.Lock]] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def load_llama(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int):
+def _llama_class():
+    from llama_cpp import Llama
+
+    return Llama
+
+
+def load_llama(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int, flash_attn: bool = False):
     """The llama.cpp model for these parameters, loaded on first use and kept; and its generation lock."""
-    key = (str(path), n_ctx, n_threads, n_threads_batch)
+    key = (str(path), n_ctx, n_threads, n_threads_batch, flash_attn)
     with _LOAD_LOCK:
         if key not in _LOADED:
             if not llama_cpp_installed():
                 raise LocalModelError(f"local model: llama-cpp-python is not installed: {INSTALL_HINT}")
-            from llama_cpp import Llama
-
             try:
-                llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads_batch,
-                            verbose=False)
+                llm = _llama_class()(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
+                                     n_threads_batch=n_threads_batch, flash_attn=flash_attn, verbose=False)
             except ValueError as exc:
                 raise LocalModelError(f"local model: llama.cpp cannot load {path}: {exc}") from None
             _LOADED[key] = (llm, threading.Lock())
@@ -200,8 +204,9 @@ class LlamaCppChatModel(BaseChatModel):
     model_path: str
     model_name: str = MODEL_NAME
     n_ctx: int = 2048
-    n_threads: int = 1
+    n_threads: int = 2
     n_threads_batch: int = 2
+    flash_attn: bool = True
     max_tokens: int = 200
     temperature: float = 0.0
 
@@ -214,7 +219,7 @@ class LlamaCppChatModel(BaseChatModel):
         return {"model_name": self.model_name, "n_ctx": self.n_ctx, "temperature": self.temperature}
 
     def load(self):
-        return load_llama(Path(self.model_path), self.n_ctx, self.n_threads, self.n_threads_batch)
+        return load_llama(Path(self.model_path), self.n_ctx, self.n_threads, self.n_threads_batch, self.flash_attn)
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:

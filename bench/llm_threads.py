@@ -1,0 +1,114 @@
+"""The packaged local model's llama.cpp settings, side by side in one run: threads and flash attention.
+
+    python bench/llm_threads.py [--rounds 5] [--questions 6] [--gen 40]
+
+Loads the packaged GGUF once per configuration (``n_threads`` for generation / ``flash_attn``; the prompt
+is always read with ``n_threads_batch=2``): 1 thread without flash attention (the old default), 2
+threads without, 1 with, and 2 with (the default). For each of the first ``--questions`` questions of
+``bench/au_news_questions.jsonl`` it builds the real answer prompt (``prompts/answer.txt``) over the
+question's top 4 passages of the au-news-50 corpus (hybrid retrieval, the default index settings), has
+the system section read first (the cached prefix, as ``serve`` keeps it), then times reading the user
+section (what the first token waits for) and generating ``--gen`` tokens greedily. Rounds alternate the
+order of the configurations. Prints medians over rounds and questions, and each configuration's ratio to
+the old default. Answers are unchanged by the thread count (greedy decoding; the eval tables are equal);
+flash attention changes the arithmetic slightly, so its quality is measured by ``bench/three_sets.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CONFIGS = (("1 thread, no flash attention (old default)", 1, False), ("2 threads, no flash attention", 2, False),
+           ("1 thread, flash attention", 1, True), ("2 threads, flash attention (default)", 2, True))
+
+
+def prompts(n: int) -> list[tuple[str, str]]:
+    """(system, user) texts of the answer prompt for the first n au-news questions, as the engine builds them."""
+    from three_sets import SETS, corpus_index
+
+    from assistant.answering.prompts import load_sections
+    from assistant.pipeline import Assistant
+    from assistant.settings import Settings
+
+    corpus, qfile = SETS["au-news"]
+    settings = corpus_index(Settings.from_env(), corpus)
+    assistant = Assistant(settings.with_overrides(llm="extractive"))
+    system, user = load_sections("answer", ("sources", "question"))
+    out = []
+    for line in qfile.read_text().splitlines()[:n]:
+        q = json.loads(line)
+        passages = assistant.retriever.invoke(q["question"])[:4]
+        sources = "\n\n".join(f"[{i}] {p.metadata.get('title', '')}\n{p.page_content}"
+                                for i, p in enumerate(passages, 1))
+        out.append((system, user.replace("{sources}", sources).replace("{earlier}", "")
+                    .replace("{question}", q["question"])))
+    return out
+
+
+def chat_tokens(llm, role: str, text: str) -> list[int]:
+    return llm.tokenize(f"<|im_start|>{role}\n{text}<|im_end|>\n".encode(), add_bos=False, special=True)
+
+
+def measure(llm, system: str, user: str, gen: int) -> tuple[float, float]:
+    """(seconds to read the user section, generated tokens per second)."""
+    llm.reset()
+    llm.eval(chat_tokens(llm, "system", system))
+    t0 = time.perf_counter()
+    llm.eval(chat_tokens(llm, "user", user) + llm.tokenize(b"<|im_start|>assistant\n", add_bos=False, special=True))
+    read = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(gen):
+        tok = llm.sample(top_k=1, temp=0.0)
+        llm.eval([tok])
+    return read, gen / (time.perf_counter() - t0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--questions", type=int, default=6)
+    ap.add_argument("--gen", type=int, default=40, help="tokens generated per question")
+    args = ap.parse_args(argv)
+
+    from llama_cpp import Llama
+
+    from assistant.models.local import packaged_model_path
+    from assistant.settings import Settings
+
+    path = packaged_model_path(Settings.from_env().models_path)
+    texts = prompts(args.questions)
+    models = [Llama(model_path=str(path), n_ctx=2048, n_threads=t, n_threads_batch=2, flash_attn=fa, verbose=False)
+              for _, t, fa in CONFIGS]
+    reads: dict[int, list[float]] = {i: [] for i in range(len(CONFIGS))}
+    speeds: dict[int, list[float]] = {i: [] for i in range(len(CONFIGS))}
+    for r in range(args.rounds):
+        order = list(range(len(CONFIGS)))
+        order = order if r % 2 == 0 else order[::-1]
+        for system, user in texts:
+            for i in order:
+                read, speed = measure(models[i], system, user, args.gen)
+                reads[i].append(read)
+                speeds[i].append(speed)
+        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
+    tokens = statistics.median(len(chat_tokens(models[0], "user", u)) for _, u in texts)
+    print(f"{args.questions} au-news prompts (user section median {tokens:.0f} tokens), {args.rounds} rounds, "
+          f"{args.gen} tokens generated each; medians\n")
+    print("| configuration | read prompt | vs old | generate | vs old |")
+    print("|---|---|---|---|---|")
+    base_read, base_speed = statistics.median(reads[0]), statistics.median(speeds[0])
+    for i, (name, _, _) in enumerate(CONFIGS):
+        read, speed = statistics.median(reads[i]), statistics.median(speeds[i])
+        print(f"| {name} | {read:.2f} s | {read / base_read:.2f}x | {speed:.1f} tokens/s | {speed / base_speed:.2f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
