@@ -194,6 +194,9 @@ class Settings:
             raise SettingsError(f"{ENV_PREFIX}UI_PORT: must be between 1 and 65535, got {self.ui_port}")
         if self.ui_concurrency < 1:
             raise SettingsError(f"{ENV_PREFIX}UI_CONCURRENCY: must be at least 1, got {self.ui_concurrency}")
+        for name in ("ui_login_delay", "ui_refusal_delay"):
+            if not getattr(self, name) >= 0:  # a negative wait would make time.sleep raise mid-request
+                raise SettingsError(f"{ENV_PREFIX}{name.upper()}: must not be negative, got {getattr(self, name)}")
         self.ui_logins()  # validates ui_auth
         from assistant.errors import RuleError
         from assistant.rules import Rules

@@ -19,7 +19,11 @@ def test_env_and_overrides():
 
 @pytest.mark.parametrize("env,match", [({"ASSISTANT_K": "many"}, "ASSISTANT_K: expected int"),
                                        ({"ASSISTANT_MODE": "magic"}, "ASSISTANT_MODE: unknown retrieval mode"),
-                                       ({"ASSISTANT_CHUNK_OVERLAP": "500"}, "ASSISTANT_CHUNK_OVERLAP")])
+                                       ({"ASSISTANT_CHUNK_OVERLAP": "500"}, "ASSISTANT_CHUNK_OVERLAP"),
+                                       ({"ASSISTANT_UI_REFUSAL_DELAY": "-1"},
+                                        "ASSISTANT_UI_REFUSAL_DELAY: must not be negative"),
+                                       ({"ASSISTANT_UI_LOGIN_DELAY": "nan"},
+                                        "ASSISTANT_UI_LOGIN_DELAY: must not be negative")])
 def test_bad_values_name_the_variable(env, match):
     with pytest.raises(SettingsError, match=match):
         Settings.from_env(env=env)
