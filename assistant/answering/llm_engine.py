@@ -235,6 +235,7 @@ class LLMEngine:
         quotable = self.settings.quote_fallback and bool(choice.picked) and self.rules.on("quote-declined")
         parts: list[str] = []
         yield from self._generate(messages, len(sources), hold_refusal=quotable, out=parts)
+        t_streamed = time.perf_counter()
         raw = "".join(parts)
         v, lacking = self._verify(raw, sources, asked)
         extra = {}
@@ -255,16 +256,15 @@ class LLMEngine:
             if short != v.text:  # the reader gets the direct answer first (README, "A direct answer first")
                 extra["long_first_sentence"] = v.text
                 v = Verified(short, False, v.citations, v.invalid_citations, v.unsupported, corrected=v.corrected)
-        t_generated = time.perf_counter()
+        t_verified = time.perf_counter()  # verification, the quoted fallback, the shortened first sentence
         if not v.abstained and self.rules.on("withhold-judged") and hasattr(self.model, "yes_no_margin"):
             v = self._judge(v, raw if extra.get("answered_by") != "quote" else v.text, messages, question, extra)
         t_judged = time.perf_counter()
         yield Answer(question=question, answer=v.text, abstained=v.abstained, citations=v.citations, engine=self.name,
                      model=self.model_name, grounded=v.grounded, invalid_citations=v.invalid_citations,
                      unsupported_sentences=v.unsupported, corrected_citations=v.corrected,
-                     timings_ms={"build_prompt": (t_prompt - t0) * 1000, "generate": (t_generated - t_prompt) * 1000,
-                                 "judge": (t_judged - t_generated) * 1000,
-                                 "verify": (time.perf_counter() - t_judged) * 1000},
+                     timings_ms={"build_prompt": (t_prompt - t0) * 1000, "generate": (t_streamed - t_prompt) * 1000,
+                                 "verify": (t_verified - t_streamed) * 1000, "judge": (t_judged - t_verified) * 1000},
                      extra={"prompt_tokens": prompt_tokens, "sources": len(sources),
                             "confidence": round(choice.picked[0].score, 4) if choice.picked else None,
                             "raw_answer": raw, **({"withheld_answer": v.withheld} if v.withheld else {}),

@@ -512,3 +512,20 @@ def test_the_judge_is_not_asked_when_the_rule_is_off_or_the_model_declined(llm_s
 def test_models_without_token_probabilities_skip_the_judge(llm_settings):
     _, ans = run(engine_with(llm_settings, "Iraq has taken in 450 ISIS detainees from Syria [1]."))
     assert not ans.abstained and "judge_margin" not in ans.extra
+
+
+def test_timings_keep_generation_and_verification_apart(llm_settings, monkeypatch):
+    """timings_ms.generate is the model's stream alone; verification has its own entry."""
+    import time as _time
+
+    engine = engine_with(llm_settings, "Iraq has taken in 450 ISIS detainees from Syria [1].")
+    verify = engine._verify
+
+    def slow_verify(*args, **kwargs):
+        _time.sleep(0.2)
+        return verify(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_verify", slow_verify)
+    _, ans = run(engine)
+    assert {"build_prompt", "generate", "verify", "judge"} <= set(ans.timings_ms)
+    assert ans.timings_ms["verify"] >= 200 > ans.timings_ms["generate"]
