@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.documents import Document
 
+from assistant.text.facts import OUTLET_UNKNOWN, UNDATED
 from assistant.text.sentences import sentence_spans
 
 RELEVANCE_FLOOR = 0.4  # compression keeps sentences scoring at least this share of the best one
@@ -35,12 +36,10 @@ class Source:
 
     @property
     def header(self) -> str:
-        """``[n] Title (date, outlet)`` with only what the article has: placeholders for what it lacks
-        ("Untitled article (undated, outlet unknown)") cost ~10 prompt tokens a source and say nothing.
-        Never the file name of an untitled article: its digits would read as facts ("000_9b2a….txt")."""
         m = self.doc.metadata
-        known = ", ".join(x for x in (m.get("date"), m.get("source")) if x)
-        return " ".join(x for x in (f"[{self.n}]", m.get("title") or "", f"({known})" if known else "") if x)
+        # no file name for an untitled article: its digits would read as facts ("000_9b2a….txt")
+        return (f"[{self.n}] {m.get('title') or 'Untitled article'} "
+                f"({m.get('date') or UNDATED}, {m.get('source') or OUTLET_UNKNOWN})")
 
     @property
     def body(self) -> str:

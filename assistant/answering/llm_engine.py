@@ -31,6 +31,7 @@ from assistant.answering.types import ABSTAIN_TEXT, Answer, StreamItem
 from assistant.answering.verify import MARKER, Verified, verify_answer
 from assistant.models.embedders import RememberingEmbedder
 from assistant.rules import Rules
+from assistant.text.facts import OUTLET_UNKNOWN, UNDATED
 
 PROMPT_MARGIN = 32  # tokens kept free for the chat template's own markup
 
@@ -181,7 +182,7 @@ class LLMEngine:
         first question reads only its sources; other models need nothing."""
         if not getattr(self.model, "supports_grammar", False):
             return
-        messages = self.answer_prompt.format_messages(sources="[1]\n-",
+        messages = self.answer_prompt.format_messages(sources=f"[1] Untitled article ({UNDATED}, {OUTLET_UNKNOWN})\n-",
                                                       earlier="", question="-")
         for _ in self.model.stream(messages, max_tokens=1):
             pass
