@@ -4,7 +4,7 @@
 
 Loads the packaged GGUF once per configuration (``n_threads`` for generation / ``flash_attn``; the prompt
 is always read with ``n_threads_batch=2``): 1 thread without flash attention (the old default), 2
-threads without, 1 with, and 2 with (the default). For each of the first ``--questions`` questions of
+threads without (the default), 1 with, and 2 with. For each of the first ``--questions`` questions of
 ``bench/au_news_questions.jsonl`` it builds the real answer prompt (``prompts/answer.txt``) over the
 question's top 4 passages of the au-news-50 corpus (hybrid retrieval, the default index settings), has
 the system section read first (the cached prefix, as ``serve`` keeps it), then times reading the user
@@ -26,8 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CONFIGS = (("1 thread, no flash attention (old default)", 1, False), ("2 threads, no flash attention", 2, False),
-           ("1 thread, flash attention", 1, True), ("2 threads, flash attention (default)", 2, True))
+CONFIGS = (("1 thread, no flash attention (old default)", 1, False),
+           ("2 threads, no flash attention (default)", 2, False),
+           ("1 thread, flash attention", 1, True), ("2 threads, flash attention", 2, True))
 
 
 def prompts(n: int) -> list[tuple[str, str]]:

@@ -206,7 +206,7 @@ class LlamaCppChatModel(BaseChatModel):
     n_ctx: int = 2048
     n_threads: int = 2
     n_threads_batch: int = 2
-    flash_attn: bool = True
+    flash_attn: bool = False
     max_tokens: int = 200
     temperature: float = 0.0
 

@@ -80,7 +80,7 @@ def test_missing_parts_are_named(monkeypatch):
 
 def test_llama_cpp_settings_reach_the_loaded_model(tmp_path, monkeypatch):
     """ASSISTANT_N_THREADS / ASSISTANT_N_THREADS_BATCH / ASSISTANT_FLASH_ATTN are what llama.cpp is given
-    (defaults 2 / 2 / on: bench/llm_threads.py), and each combination is loaded once and kept."""
+    (defaults 2 / 2 / off: bench/llm_threads.py, README), and each combination is loaded once and kept."""
     from assistant.models.chat import get_chat_model
     from assistant.settings import Settings
 
@@ -96,10 +96,10 @@ def test_llama_cpp_settings_reach_the_loaded_model(tmp_path, monkeypatch):
     gguf.write_bytes(b"GGUF" + b"\0" * 64)
     monkeypatch.setattr(local_model, "_LOADED", {})
     defaults = Settings()
-    assert (defaults.n_threads, defaults.n_threads_batch, defaults.flash_attn) == (2, 2, True)
-    for overrides in ({}, {"n_threads": 1, "flash_attn": False}):
+    assert (defaults.n_threads, defaults.n_threads_batch, defaults.flash_attn) == (2, 2, False)
+    for overrides in ({}, {"n_threads": 1, "flash_attn": True}):
         model = get_chat_model(f"local:{gguf}", defaults.with_overrides(**overrides))
         model.load()
         model.load()
-    assert [(k["n_threads"], k["n_threads_batch"], k["flash_attn"]) for k in loaded] == [(2, 2, True), (1, 2, False)]
+    assert [(k["n_threads"], k["n_threads_batch"], k["flash_attn"]) for k in loaded] == [(2, 2, False), (1, 2, True)]
     assert all(k["model_path"] == str(gguf) for k in loaded)
