@@ -5,8 +5,8 @@
 Loads the packaged GGUF once per configuration (``n_threads`` for generation / ``flash_attn``; the prompt
 is always read with ``n_threads_batch=2``): 1 thread without flash attention (the old default), 2
 threads without (the default), 1 with, and 2 with. For each of the first ``--questions`` questions of
-``bench/au_news_questions.jsonl`` it builds the real answer prompt (``prompts/answer.txt``) over the
-question's top 4 passages of the au-news-50 corpus (hybrid retrieval, the default index settings), has
+``bench/au_news_questions.jsonl`` it builds the answer prompt as the engine renders it (``prompts/answer.txt``,
+numbered sources) over the question's top 4 whole passages of the au-news-50 corpus (compression off), has
 the system section read first (the cached prefix, as ``serve`` keeps it), then times reading the user
 section (what the first token waits for) and generating ``--gen`` tokens greedily. Rounds alternate the
 order of the configurations. Prints medians over rounds and questions, and each configuration's ratio to
@@ -32,25 +32,28 @@ CONFIGS = (("1 thread, no flash attention (old default)", 1, False),
 
 
 def prompts(n: int) -> list[tuple[str, str]]:
-    """(system, user) texts of the answer prompt for the first n au-news questions, as the engine builds them."""
+    """(system, user) texts of the answer prompt for the first n au-news questions: the engine's own
+    template and source rendering, over whole passages (compression off)."""
     from three_sets import SETS, corpus_index
 
-    from assistant.answering.prompts import load_sections
+    from assistant.answering.context import build_sources, render_sources
+    from assistant.answering.prompts import chat_prompt
     from assistant.pipeline import Assistant
     from assistant.settings import Settings
+    from assistant.text.tokens import count_tiktoken
 
     corpus, qfile = SETS["au-news"]
     settings = corpus_index(Settings.from_env(), corpus)
     assistant = Assistant(settings.with_overrides(llm="extractive"))
-    system, user = load_sections("answer", ("sources", "question"))
+    template = chat_prompt("answer", ("sources", "earlier", "question"))
     out = []
     for line in qfile.read_text().splitlines()[:n]:
         q = json.loads(line)
         passages = assistant.retriever.invoke(q["question"])[:4]
-        sources = "\n\n".join(f"[{i}] {p.metadata.get('title', '')}\n{p.page_content}"
-                                for i, p in enumerate(passages, 1))
-        out.append((system, user.replace("{sources}", sources).replace("{earlier}", "")
-                    .replace("{question}", q["question"])))
+        sources = build_sources(q["question"], passages, budget=settings.n_ctx, compress=False, count=count_tiktoken,
+                                rank=lambda *_: [])
+        system, user = template.format_messages(sources=render_sources(sources), earlier="", question=q["question"])
+        out.append((system.text, user.text))
     return out
 
 
