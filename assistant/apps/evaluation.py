@@ -115,11 +115,40 @@ def _normalize_answer(text: str) -> str:
     return re.sub(r"\s+", " ", text).casefold()
 
 
+_MONTH_NUMBER = {m: i for i, m in enumerate(facts.MONTHS, 1)} | {
+    m: i for i, m in enumerate(facts.MONTH_ABBREVIATIONS[:12], 1)} | {"sept": 9}
+_MONTHS_RE = "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True))
+_FULL_DATE = re.compile(
+    r"\b(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})\b"  # 2025-02-26
+    rf"|\b(?P<am>{_MONTHS_RE})\.? (?P<ad>\d{{1,2}})(?:st|nd|rd|th)?,? (?P<ay>\d{{4}})\b"  # February 26, 2025
+    rf"|\b(?P<bd>\d{{1,2}})(?:st|nd|rd|th)? (?:of )?(?P<bm>{_MONTHS_RE})\.?,? (?P<by>\d{{4}})\b",  # 26 February 2025
+    re.IGNORECASE)
+
+
+def _full_dates(text: str) -> set[tuple[int, int, int]]:
+    """Every day-month-year date in the text, however it is written, as (year, month, day)."""
+    dates = set()
+    for m in _FULL_DATE.finditer(text):
+        if m["iy"]:
+            date = int(m["iy"]), int(m["im"]), int(m["id"])
+        elif m["am"]:
+            date = int(m["ay"]), _MONTH_NUMBER[m["am"].casefold()], int(m["ad"])
+        else:
+            date = int(m["by"]), _MONTH_NUMBER[m["bm"].casefold()], int(m["bd"])
+        dates.add(date)
+    return dates
+
+
 def answer_matches(answer: str, accepted: str) -> bool:
-    """Case-insensitive containment; figures compare as whole numbers ("500" does not match "5,500")."""
+    """Case-insensitive containment; figures compare as whole numbers ("500" does not match "5,500");
+    an accepted answer that is a whole date matches that date in any writing ("2025-02-26" is
+    "February 26, 2025", "26 Feb. 2025")."""
     a, x = _normalize_answer(answer), _normalize_answer(accepted).strip()
     if not x:
         return False
+    wanted = _full_dates(x)
+    if wanted and _FULL_DATE.fullmatch(x) and wanted & _full_dates(a):
+        return True
     pattern = re.escape(x)
     if x[0].isdigit():
         pattern = r"(?<![\d.])" + pattern

@@ -17,6 +17,15 @@ from assistant.apps.evaluation import answer_matches, evaluate, load_questions, 
     ("MET WITH IGOR ZUBOV", "Zubov", True),
     ("signed on Jan. 31, 2026 [1]", "Jan. 31", True),
     ("Iraq[1] took 450 [2]", "Iraq took 450", True),  # markers are removed before matching
+    # a whole date matches in any writing, and only that date
+    ("It was published on February 26, 2025 [1].", "2025-02-26", True),
+    ("Published 26 Feb. 2025 [1].", "2025-02-26", True),
+    ("Published on the 26th of February, 2025.", "2025-02-26", True),
+    ("It ran on 2025-02-26 [1].", "February 26, 2025", True),
+    ("It was published on February 25, 2025 [1].", "2025-02-26", False),
+    ("It was published on February 26, 2024 [1].", "2025-02-26", False),
+    ("It was published on February 26 [1].", "2025-02-26", False),  # no year: not that date
+    ("It was published on February 26, 2025 [1].", "February 26", True),  # a partial date by containment
 ])
 def test_answer_matching(answer, accepted, expected):
     assert answer_matches(answer, accepted) is expected
