@@ -98,6 +98,8 @@ class Settings:
                                          "sentence scorer found sentences of the asked kind, answer by quoting them "
                                          "instead")
     context_tokens: int = setting(250, "LLM engines: tiktoken budget for the numbered sources in the prompt")
+    context_floor: float = setting(0.4, "LLM engines, compressed sources: a sentence goes into the prompt only when "
+                                        "it scores at least this share of the best sentence's score")
     support_threshold: float = setting(0.5, "LLM engines: embedding similarity below which a cited sentence is listed "
                                             "as unsupported")
     judge_threshold: float = setting(0.7, "LLM engines that expose token probabilities (the local model), rule "
@@ -171,6 +173,8 @@ class Settings:
                                 f"got {self.max_answer_tokens}")
         if self.context_tokens < 50:
             raise SettingsError(f"{ENV_PREFIX}CONTEXT_TOKENS: must be at least 50, got {self.context_tokens}")
+        if not 0 <= self.context_floor <= 1:
+            raise SettingsError(f"{ENV_PREFIX}CONTEXT_FLOOR: must be in [0, 1], got {self.context_floor}")
         if not 0 <= self.support_threshold <= 1:
             raise SettingsError(f"{ENV_PREFIX}SUPPORT_THRESHOLD: must be in [0, 1], got {self.support_threshold}")
         if self.rerank_depth < 0 or self.rerank_keyword_weight < 0:

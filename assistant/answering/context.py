@@ -18,7 +18,7 @@ from langchain_core.documents import Document
 from assistant.text.facts import OUTLET_UNKNOWN, UNDATED
 from assistant.text.sentences import sentence_spans
 
-RELEVANCE_FLOOR = 0.4  # compression keeps sentences scoring at least this share of the best one
+RELEVANCE_FLOOR = 0.4  # sentences scoring under this share of the best stay out (ASSISTANT_CONTEXT_FLOOR)
 
 
 @dataclass
@@ -85,13 +85,14 @@ Ranked = list[tuple[float, int, Sentence]]  # (score, passage index, sentence), 
 
 
 def build_sources(question: str, passages: Sequence[Document], *, budget: int, compress: bool,
-                  count: Callable[[str], int], rank: Callable[[str, Sequence[Document]], Ranked]) -> list[Source]:
+                  count: Callable[[str], int], rank: Callable[[str, Sequence[Document]], Ranked],
+                  floor: float = RELEVANCE_FLOOR) -> list[Source]:
     """Numbered sources for the prompt, at most ``budget`` tokens (``count``) when rendered.
 
     Whole passages keep retrieval order. Compressed ones take the sentences ``rank`` orders
     best-first and are numbered by their best sentence, so [1] holds the sentence ranked first."""
     if compress:
-        chosen = _compressed(rank(question, passages), passages, budget, count)
+        chosen = _compressed(rank(question, passages), passages, budget, count, floor)
     else:
         chosen = _whole(passages, budget, count)
     sources = []
@@ -126,11 +127,12 @@ def _whole(passages: Sequence[Document], budget: int, count) -> dict[int, list[S
     return chosen
 
 
-def _compressed(ranked: Ranked, passages: Sequence[Document], budget: int, count) -> dict[int, list[Sentence]]:
-    """Sentences best-first until the budget is spent or they score under RELEVANCE_FLOOR of the best."""
+def _compressed(ranked: Ranked, passages: Sequence[Document], budget: int, count,
+                share: float = RELEVANCE_FLOOR) -> dict[int, list[Sentence]]:
+    """Sentences best-first until the budget is spent or they score under ``share`` of the best."""
     if not ranked:
         return {}
-    floor = RELEVANCE_FLOOR * ranked[0][0]
+    floor = share * ranked[0][0]
     chosen: dict[int, list[Sentence]] = {}
     used = 0
     for score, pi, s in ranked:

@@ -222,7 +222,8 @@ class LLMEngine:
             if cands else Choice([])
         sources = [] if not cands else build_sources(
             question, passages, budget=self.source_budget(question), compress=self.settings.compress,
-            count=self.count, rank=lambda q, ps: self.rank_sentences(cands, choice.picked))
+            count=self.count, rank=lambda q, ps: self.rank_sentences(cands, choice.picked),
+            floor=self.settings.context_floor)
         if not sources:  # nothing to answer from; otherwise the model always reads the passages
             yield ABSTAIN_TEXT
             yield Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, engine=self.name,

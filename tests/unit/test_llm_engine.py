@@ -519,3 +519,39 @@ def test_timings_keep_generation_and_verification_apart(llm_settings, monkeypatc
     _, ans = run(engine)
     assert {"build_prompt", "generate", "verify", "judge"} <= set(ans.timings_ms)
     assert ans.timings_ms["verify"] >= 200 > ans.timings_ms["generate"]
+
+
+def test_context_floor_leaves_out_sentences_far_below_the_best():
+    """Compressed sources take sentences best-first down to ``floor`` x the best score
+    (ASSISTANT_CONTEXT_FLOOR); the budget still caps them."""
+    from assistant.answering.context import build_sources, passage_sentences
+    from assistant.text.tokens import count_tiktoken
+
+    doc = passage("a.txt", "First fact is here. Second fact is close. Third fact is far. Fourth fact is farther.",
+                  "2026-01-01", "X", "T")
+    sents = passage_sentences(doc)
+    scores = [1.0, 0.8, 0.45, 0.2]
+
+    def rank(question, passages):
+        return [(sc, 0, s) for sc, s in zip(scores, sents, strict=True)]
+
+    def kept(floor, budget=200):
+        sources = build_sources("q", [doc], budget=budget, compress=True, count=count_tiktoken, rank=rank, floor=floor)
+        return [s.text for src in sources for s in src.sentences]
+
+    assert kept(0.0) == [s.text for s in sents]
+    assert kept(0.4) == [s.text for s in sents[:3]]  # the default: 0.2 < 0.4 x 1.0
+    assert kept(0.5) == [s.text for s in sents[:2]]
+    assert kept(1.0) == [sents[0].text]
+    assert kept(0.0, budget=count_tiktoken("[9] T (2026-01-01, X)") + 8) == [sents[0].text]  # the budget still binds
+
+
+def test_context_floor_setting_reaches_the_prompt(llm_settings):
+    long_b = B + " " + " ".join(f"Filler sentence number {i} talks about football results." for i in range(20))
+    passages = [PASSAGES[0], passage("b.txt", long_b, "2026-01-21", "Kurdistan24", "Transfer")]
+    wide = engine_with(llm_settings, "x [1].", compress=True, context_floor=0.0, context_tokens=2000)
+    narrow = engine_with(llm_settings, "x [1].", compress=True, context_floor=0.9, context_tokens=2000)
+    _, a_wide = run(wide, passages=passages)
+    _, a_narrow = run(narrow, passages=passages)
+    assert "football" in wide.model.calls[0][1].content and "football" not in narrow.model.calls[0][1].content
+    assert a_narrow.extra["prompt_tokens"] < a_wide.extra["prompt_tokens"]

@@ -23,7 +23,10 @@ def test_env_and_overrides():
                                        ({"ASSISTANT_UI_REFUSAL_DELAY": "-1"},
                                         "ASSISTANT_UI_REFUSAL_DELAY: must not be negative"),
                                        ({"ASSISTANT_UI_LOGIN_DELAY": "nan"},
-                                        "ASSISTANT_UI_LOGIN_DELAY: must not be negative")])
+                                        "ASSISTANT_UI_LOGIN_DELAY: must not be negative"),
+                                       ({"ASSISTANT_CONTEXT_FLOOR": "1.5"},
+                                        r"ASSISTANT_CONTEXT_FLOOR: must be in \[0, 1\]"),
+                                       ({"ASSISTANT_CONTEXT_FLOOR": "nan"}, "ASSISTANT_CONTEXT_FLOOR")])
 def test_bad_values_name_the_variable(env, match):
     with pytest.raises(SettingsError, match=match):
         Settings.from_env(env=env)
