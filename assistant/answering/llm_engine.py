@@ -24,14 +24,13 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 
 from assistant.answering.compose import Choice, choose, compose, shorten_first_sentence
-from assistant.answering.context import Ranked, Sentence, build_sources, render_sources
+from assistant.answering.context import Ranked, Sentence, Source, build_sources, render_sources
 from assistant.answering.question import Asked, analyse, has_kind
 from assistant.answering.scoring import Candidate, SentenceScorer
 from assistant.answering.types import ABSTAIN_TEXT, Answer, StreamItem
 from assistant.answering.verify import MARKER, Verified, verify_answer
 from assistant.models.embedders import RememberingEmbedder
 from assistant.rules import Rules
-from assistant.text.facts import OUTLET_UNKNOWN, UNDATED
 
 PROMPT_MARGIN = 32  # tokens kept free for the chat template's own markup
 
@@ -182,8 +181,8 @@ class LLMEngine:
         first question reads only its sources; other models need nothing."""
         if not getattr(self.model, "supports_grammar", False):
             return
-        messages = self.answer_prompt.format_messages(sources=f"[1] Untitled article ({UNDATED}, {OUTLET_UNKNOWN})\n-",
-                                                      earlier="", question="-")
+        blank = Source(n=1, doc=Document(page_content="-"), sentences=[Sentence(0, 1, "-")])  # headed as any source
+        messages = self.answer_prompt.format_messages(sources=render_sources([blank]), earlier="", question="-")
         for _ in self.model.stream(messages, max_tokens=1):
             pass
 
