@@ -39,6 +39,8 @@ RULES: dict[str, str] = {
                        "(models without token probabilities skip this)",
     "withhold-invented": "an answer whose every claim states a figure or name no source has is withheld "
                          "(kept below the bar: the verification guarantee of README, 'What each rule is worth')",
+    "quote-facts": "a citation quotes the sentence of its source holding the claim's own figures and names, "
+                   "not only the one most similar to the claim (measured by the eval's 'evidence', not points)",
 }
 
 

@@ -21,7 +21,8 @@ timings are then meaningless and are printed as such.
 
 Columns: hit@1, hit@5 and MRR of the top 5 passages (answerable questions); accuracy (an accepted
 string and a citation of a supporting article); abstention accuracy; citation precision; "direct":
-right answers whose first sentence alone holds the answer; "short": answers opening with a
+right answers whose first sentence alone holds the answer; "evidence": right answers whose cited
+sentences (what opening the citations shows) hold the answer; "short": answers opening with a
 sentence of at most 18 words; follow-up accuracy; the failure categories (first that applies:
 answered an unanswerable one, wrongly abstained, retrieval miss, wrong answer, no right citation);
 first-token and total p50. "points" = right answers + right abstentions: what an ablation counts.
@@ -125,16 +126,17 @@ def summarize(report: dict) -> dict:
     return {"hit_at_1": r["hit_at_1"], "hit_at_5": r["hit_at_5"], "mrr": r["mrr"], "accuracy": a["accuracy"],
             "abstention_accuracy": a["abstention_accuracy"], "citation_precision": a["citation_precision"],
             "direct_first_sentence": a["direct_first_sentence"], "short_first_sentence": a["short_first_sentence"],
-            "followup_accuracy": a["followup_accuracy"], "failures": a["failures"],
+            "evidence": a.get("evidence"), "followup_accuracy": a["followup_accuracy"], "failures": a["failures"],
             "quoted_answers": a["quoted_answers"],
             **tally(rows), "first_token_p50_ms": report["first_token_ms"]["p50"],
             "total_p50_ms": report["latency_ms"]["p50"],
             "per_question": [{k: x.get(k) for k in ("id", "question", "answerable", "answer", "abstained", "correct",
-                                                    "failure", "citations", "rank", "first_token_ms", "latency_ms")}
-                             | {"extra": {k: v for k, v in x["extra"].items() if k in (
+                                                    "failure", "citations", "quotes", "rank", "first_token_ms",
+                                                    "latency_ms")}
+                             | {"extra": {k: v for k, v in x["extra"].items() if k.endswith("_margin") or k in (
                                  "answered_by", "fallback_reason", "abstain_reason", "withheld_answer",
                                  "standalone_question", "model_answer", "confidence", "raw_answer",
-                                 "long_first_sentence", "judge_margin")}}
+                                 "long_first_sentence")}}
                              for x in rows]}
 
 
@@ -145,7 +147,7 @@ def run_tutorial(settings: Settings, questions) -> dict:
     rows = out["per_question"]
     return {"hit_at_1": None, "hit_at_5": None, "mrr": None, "accuracy": out["accuracy"],
             "abstention_accuracy": out["abstention_accuracy"], "citation_precision": None,
-            "direct_first_sentence": None, "short_first_sentence": None, "followup_accuracy": None,
+            "direct_first_sentence": None, "short_first_sentence": None, "evidence": None, "followup_accuracy": None,
             "failures": None, "quoted_answers": None,
             **tally(rows), "first_token_p50_ms": out["first_token_p50_ms"],
             "total_p50_ms": out["total_p50_ms"], "per_question": rows}
@@ -158,10 +160,10 @@ def points(r: dict) -> int:
 
 def print_table(results: dict, cached: bool) -> None:
     fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-    print("| engine | set | hit@1 | hit@5 | MRR | accuracy | abstention | citation prec. | direct | short | "
+    print("| engine | set | hit@1 | hit@5 | MRR | accuracy | abstention | citation prec. | direct | evidence | short | "
           "follow-ups | " + " | ".join(SHORT[c] for c in FAILURE_CATEGORIES)
           + " | points | first token p50 | total p50 |")
-    print("|" + "---|" * (16 + len(FAILURE_CATEGORIES) - 5 + 5))
+    print("|" + "---|" * (15 + len(FAILURE_CATEGORIES)))
     for engine, by_set in results.items():
         for name, r in by_set.items():
             fails = r["failures"] or {}
@@ -169,7 +171,7 @@ def print_table(results: dict, cached: bool) -> None:
                 f"{r['first_token_p50_ms'] / 1000:.2f} s", f"{r['total_p50_ms'] / 1000:.2f} s")
             print(f"| {engine} | {name} | {fmt(r['hit_at_1'])} | {fmt(r['hit_at_5'])} | {fmt(r['mrr'])} | "
                   f"{fmt(r['accuracy'])} | {fmt(r['abstention_accuracy'])} | {fmt(r['citation_precision'])} | "
-                  f"{fmt(r['direct_first_sentence'])} | {fmt(r['short_first_sentence'])} | "
+                  f"{fmt(r['direct_first_sentence'])} | {fmt(r.get('evidence'))} | {fmt(r['short_first_sentence'])} | "
                   f"{fmt(r['followup_accuracy'])} | "
                   + " | ".join(str(fails.get(c, "-")) for c in FAILURE_CATEGORIES)
                   + f" | {points(r)}/{2 * r['questions']} | {times[0]} | {times[1]} |")

@@ -31,6 +31,7 @@ from assistant.answering.types import ABSTAIN_TEXT, Citation
 from assistant.rules import Rules
 from assistant.text import facts
 from assistant.text.sentences import sentence_spans
+from assistant.text.words import tokenize
 
 MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\s*\]", re.IGNORECASE)
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+\])+")
@@ -183,6 +184,24 @@ def _cos(a: Sequence[float], b: Sequence[float]) -> float:
     return float(a @ b) / (na * nb)
 
 
+def _holds_most(claim: str, question: str, common: set[str]) -> Callable[[tuple], tuple]:
+    """Sort key for (similarity, Sentence) candidates to quote for a claim: how many of the figures,
+    then the names, then the other words the claim adds to the question the sentence holds, then
+    its similarity."""
+    spelled = facts.with_digits(claim)
+    new = set(not_in_sources(spelled, "", question, common))  # the claim's facts the question lacks
+    figures = {f for f in new if f[0].isdigit()}
+    names = new - figures
+    new_words = set(tokenize(claim)) - set(tokenize(question))
+
+    def key(candidate: tuple) -> tuple:
+        sim, sentence = candidate
+        missing = set(not_in_sources(spelled, facts.with_digits(sentence.text), "", common))
+        return (len(figures - missing), len(names - missing), len(new_words & set(tokenize(sentence.text))), sim)
+
+    return key
+
+
 def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[str]], list[list[float]]],
                   threshold: float, question: str = "", rules: Rules | None = None) -> Verified:
     rules = rules or Rules()
@@ -200,10 +219,17 @@ def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[
     vectors = dict(zip(need, embed(need), strict=False)) if need else {}
 
     def closest(claim: str, n: int):
-        """(similarity, the source sentence closest to the claim) for source n."""
+        """(similarity to the claim, the sentence of source n to quote for it). The similarity is the
+        best sentence's or the whole source's. The quote (rule "quote-facts") is the sentence holding
+        most of what the claim adds to the question: its figures (number words read as digits), then
+        its names, then its other words, the closest one among equals; so the reader who opens the
+        citation sees the figure or name the answer states, not a sentence that only echoes the question."""
         sims = [(_cos(vectors[claim], vectors[x.text]), x) for x in by_n[n].sentences]
-        best_sim, best_sent = max(sims, key=lambda t: t[0])
-        return max(best_sim, _cos(vectors[claim], vectors[by_n[n].body])), best_sent
+        best_sim = max(sim for sim, _ in sims)
+        key = lambda t: t[0]  # noqa: E731
+        if len(sims) > 1 and rules.on("quote-facts"):
+            key = _holds_most(claim, question, common)
+        return max(best_sim, _cos(vectors[claim], vectors[by_n[n].body])), max(sims, key=key)[1]
 
     refusals = [c for c in parts if c.text and is_refusal(c.text)]
     if refusals and not any(c.nums for c in parts if c.text and not is_refusal(c.text)):

@@ -227,6 +227,8 @@ def score_answers(rows: Sequence[dict]) -> dict:
                     "quoted_answers": sum(1 for r in rows if (r.get("extra") or {}).get("answered_by") == "quote")}
     right = [r for r in answerable if answered_right(r)]
     direct = sum(1 for r in right if any(answer_matches(first_sentence(r["answer"]), x) for x in r["answers"]))
+    # right answers whose cited sentences (what a reader sees on opening the citations) hold an accepted string
+    evidence = sum(1 for r in right if any(answer_matches(q, x) for q in r.get("quotes") or () for x in r["answers"]))
     answered = [r for r in rows if not r["abstained"]]
     followups = [r for r in answerable if r.get("history")]
     failures = dict.fromkeys(FAILURE_CATEGORIES, 0)
@@ -239,6 +241,7 @@ def score_answers(rows: Sequence[dict]) -> dict:
             "abstention_accuracy": round(abstention / len(rows), 4) if rows else 0.0,
             # right answers whose first sentence alone holds an accepted string
             "direct_first_sentence": round(direct / len(right), 4) if right else None,
+            "evidence": (round(evidence / len(right), 4) if right and all("quotes" in r for r in right) else None),
             # answers (not abstentions) that open with a sentence of at most 18 words
             "short_first_sentence": (round(sum(words(first_sentence(r["answer"])) <= 18 for r in answered)
                                            / len(answered), 4) if answered else None),
@@ -267,7 +270,8 @@ def evaluate(assistant, questions: Sequence[Question], *, mode: str | None = Non
             ranks.append(rank)
         row = {"id": q.id, "question": q.question, "history": q.history, "answerable": q.answerable,
                "answers": q.answers, "sources": q.sources, "answer": answer.answer, "abstained": answer.abstained,
-               "citations": [c.doc_id for c in answer.citations], "rank": rank, "latency_ms": round(elapsed, 1),
+               "citations": [c.doc_id for c in answer.citations],
+               "quotes": [c.quote for c in answer.citations], "rank": rank, "latency_ms": round(elapsed, 1),
                "first_token_ms": round(answer.timings_ms.get("first_token", elapsed), 1),
                "grounded": answer.grounded, "invalid_citations": answer.invalid_citations,
                "unsupported_sentences": len(answer.unsupported_sentences)}

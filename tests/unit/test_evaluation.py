@@ -135,3 +135,14 @@ def test_first_sentence_and_direct_share():
     s = score_answers(rows)
     assert s["direct_first_sentence"] == 0.5 and s["short_first_sentence"] == 1.0
     assert s["followup_accuracy"] == 1.0 and s["followups"] == 1
+
+
+def test_evidence_share_counts_right_answers_whose_cited_sentences_hold_the_answer():
+    rows = [row(True, ["450"], ["a"], "Iraq took 450 [1].", False, ["a"]),
+            row(True, ["7,000"], ["a"], "About 7,000 remain [1].", False, ["a"]),
+            row(True, ["9"], ["a"], "The articles don't say.", True, [])]  # not a right answer: not counted
+    assert score_answers(rows)["evidence"] is None  # rows without quotes (older reports): not measured
+    rows[0]["quotes"] = ["Iraq has taken in 450 ISIS detainees."]
+    rows[1]["quotes"] = ["The number transferred is very limited."]  # the cited sentence lacks the figure
+    rows[2]["quotes"] = []
+    assert score_answers(rows)["evidence"] == 0.5
