@@ -51,7 +51,7 @@ def prompts(n: int) -> list[tuple[str, str]]:
         q = json.loads(line)
         passages = assistant.retriever.invoke(q["question"])[:4]
         sources = build_sources(q["question"], passages, budget=settings.n_ctx, compress=False, count=count_tiktoken,
-                                rank=lambda *_: [])
+                                rank=lambda *_: [], floor=settings.context_floor)
         system, user = template.format_messages(sources=render_sources(sources), earlier="", question=q["question"])
         out.append((system.text, user.text))
     return out

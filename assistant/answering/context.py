@@ -18,8 +18,6 @@ from langchain_core.documents import Document
 from assistant.text.facts import OUTLET_UNKNOWN, UNDATED
 from assistant.text.sentences import sentence_spans
 
-RELEVANCE_FLOOR = 0.4  # sentences scoring under this share of the best stay out (ASSISTANT_CONTEXT_FLOOR)
-
 
 @dataclass
 class Sentence:
@@ -86,11 +84,12 @@ Ranked = list[tuple[float, int, Sentence]]  # (score, passage index, sentence), 
 
 def build_sources(question: str, passages: Sequence[Document], *, budget: int, compress: bool,
                   count: Callable[[str], int], rank: Callable[[str, Sequence[Document]], Ranked],
-                  floor: float = RELEVANCE_FLOOR) -> list[Source]:
+                  floor: float) -> list[Source]:
     """Numbered sources for the prompt, at most ``budget`` tokens (``count``) when rendered.
 
     Whole passages keep retrieval order. Compressed ones take the sentences ``rank`` orders
-    best-first and are numbered by their best sentence, so [1] holds the sentence ranked first."""
+    best-first, while they score at least ``floor`` times the best (ASSISTANT_CONTEXT_FLOOR), and
+    are numbered by their best sentence, so [1] holds the sentence ranked first."""
     if compress:
         chosen = _compressed(rank(question, passages), passages, budget, count, floor)
     else:
@@ -128,7 +127,7 @@ def _whole(passages: Sequence[Document], budget: int, count) -> dict[int, list[S
 
 
 def _compressed(ranked: Ranked, passages: Sequence[Document], budget: int, count,
-                share: float = RELEVANCE_FLOOR) -> dict[int, list[Sentence]]:
+                share: float) -> dict[int, list[Sentence]]:
     """Sentences best-first until the budget is spent or they score under ``share`` of the best."""
     if not ranked:
         return {}

@@ -104,7 +104,10 @@ def evaluate_retrieval(questions: Sequence[Question], retrieve: Callable[[Questi
 
 
 # ---------------------------------------------------------------------------- answers
-_MONTH_OF = dict(zip(facts.MONTH_ABBREVIATIONS, facts.MONTHS, strict=False)) | {"sept": "september"}
+# month names and abbreviations ("sept" too) -> month number; abbreviations -> the month's name
+_MONTH_NUMBER = {m: i for i, m in enumerate(facts.MONTHS, 1)} | {
+    m: i for i, m in enumerate(facts.MONTH_ABBREVIATIONS[:12], 1)} | {"sept": 9}
+_MONTH_OF = {m: facts.MONTHS[i - 1] for m, i in _MONTH_NUMBER.items() if m not in facts.MONTHS}
 
 
 def _normalize_answer(text: str) -> str:
@@ -115,8 +118,6 @@ def _normalize_answer(text: str) -> str:
     return re.sub(r"\s+", " ", text).casefold()
 
 
-_MONTH_NUMBER = {m: i for i, m in enumerate(facts.MONTHS, 1)} | {
-    m: i for i, m in enumerate(facts.MONTH_ABBREVIATIONS[:12], 1)} | {"sept": 9}
 _MONTHS_RE = "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True))
 _FULL_DATE = re.compile(
     r"\b(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})\b"  # 2025-02-26
