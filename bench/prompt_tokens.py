@@ -5,7 +5,8 @@
 Every question goes through the whole pipeline (retrieval, sentence scoring, compressed sources) with a
 recording chat model in place of the LLM, which declines; the table gives, per set and value, the
 median and 90th percentile of the user turn's tiktoken tokens (the part llama.cpp reads for every
-question; the system section is read once and cached). On these machines the local model reads
+question; the system section is read once and cached), and how many answerable questions have an
+accepted answer in it (what the model could answer from). On these machines the local model reads
 about 70 prompt tokens a second, so 14 tokens are about 0.2 s of time to first token. Follow-ups
 count too (their prompt lists the earlier questions).
 """
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from three_sets import SETS, TEST_SETS, corpus_index  # noqa: E402
 
-from assistant.apps.evaluation import load_questions, percentile  # noqa: E402
+from assistant.apps.evaluation import answer_matches, load_questions, percentile  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 
@@ -43,18 +44,24 @@ class RecordingModel:
         yield AIMessageChunk(content="The articles don't say.")
 
 
-def user_tokens(settings: Settings, questions) -> list[int]:
+def user_tokens(settings: Settings, questions) -> tuple[list[int], int, int]:
+    """The user turn's tokens per question, and how many answerable questions have an accepted
+    answer in it (of how many): what the model could have answered from."""
     from assistant.pipeline import Assistant
 
     assistant = Assistant(settings.with_overrides(llm="local", quote_fallback=False))
     model = assistant.engine.model = RecordingModel()
-    counts = []
+    counts, held, answerable = [], 0, 0
     for q in questions:
         model.last = None
         assistant.ask(q.question, history=q.history)
-        if model.last is not None:  # None: no passage text, nothing was asked
-            counts.append(assistant.engine.count(model.last[-1].text))
-    return counts
+        text = model.last[-1].text if model.last is not None else ""  # None: no passage text, nothing asked
+        if model.last is not None:
+            counts.append(assistant.engine.count(text))
+        if q.answerable:
+            answerable += 1
+            held += any(answer_matches(text, x) for x in q.answers)
+    return counts, held, answerable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,12 +85,14 @@ def main(argv: list[str] | None = None) -> int:
         for value in values.split(","):
             os.environ[key] = value
             s = Settings.from_env().with_overrides(index_dir=indexed.index_dir, seeds_dir=corpus)
-            counts = user_tokens(s, questions)
+            counts, held, answerable = user_tokens(s, questions)
             median = statistics.median(counts)
             first = first if first is not None else median
-            cells.append(f"{median:.0f} / {percentile(counts, 90):.0f} ({median / first:.2f}x)")
+            cells.append(f"{median:.0f} / {percentile(counts, 90):.0f} ({median / first:.2f}x); "
+                         f"answer in prompt {held}/{answerable}")
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
-    print(f"user-turn tokens, median / p90 (ratio of medians to {key}={values.split(',')[0]})\n")
+    print(f"user-turn tokens, median / p90 (ratio of medians to {key}={values.split(',')[0]}); answerable "
+          "questions with an accepted answer in the prompt\n")
     print("| set | " + " | ".join(f"{key}={v}" for v in values.split(",")) + " |")
     print("|---|" + "---|" * len(values.split(",")))
     print("\n".join(rows))
