@@ -115,9 +115,6 @@ class LLMEngine:
         top = max(c.score for c in cands)
         lead = sorted((c for c in cands if c.passage == 0), key=lambda c: c.start) \
             if self.rules.on("lead-passage") else []
-        import os
-        if os.environ.get("LEAD_FLOOR"):
-            lead = [c for c in lead if c.score >= self.settings.context_floor * top]
         first = [*lead, *(c for c in picks if c not in lead)]
         seen = {(c.passage, c.start) for c in first}
         ranked = [(top, c.passage, Sentence(c.start, c.end, c.text)) for c in first]
