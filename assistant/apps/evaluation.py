@@ -111,10 +111,17 @@ _MONTH_OF = {m: facts.MONTHS[i - 1] for m, i in _MONTH_NUMBER.items() if m not i
 
 
 def _normalize_answer(text: str) -> str:
+    """One writing for what an answer and an accepted string may write differently: markers dropped,
+    "Jan." as "January", number words as digits ("seven", "forty-one"), "5,500" as "5500", "per cent"
+    and "percent" as "%", "U.S." as "US", "one-third" as "one third"; case-folded."""
     text = re.sub(r"\[\d+\]", " ", text)  # citation markers
     text = re.sub(rf"\b({'|'.join(_MONTH_OF)})\.?(?=\s+\d)",
                   lambda m: _MONTH_OF[m.group(1).casefold()], text, flags=re.IGNORECASE)  # "Jan. 31" = "January 31"
+    text = re.sub(r"\b((?:[A-Za-z]\.){2,})", lambda m: m.group(1).replace(".", ""), text)  # U.S. -> US
+    text = re.sub(r"(?<=[A-Za-z])-(?=[A-Za-z])", " ", text)  # one-third -> one third
+    text = facts.with_digits(text, threshold=0)  # seven -> 7, forty one -> 41 (text2num)
     text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # thousands separators: 5,500 -> 5500
+    text = re.sub(r"(?<=\d)\s*(?:per\s?cent|percent|%)", "%", text, flags=re.IGNORECASE)  # 11 per cent -> 11%
     return re.sub(r"\s+", " ", text).casefold()
 
 

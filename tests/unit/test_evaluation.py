@@ -26,6 +26,17 @@ from assistant.apps.evaluation import answer_matches, evaluate, load_questions, 
     ("It was published on February 26, 2024 [1].", "2025-02-26", False),
     ("It was published on February 26 [1].", "2025-02-26", False),  # no year: not that date
     ("It was published on February 26, 2025 [1].", "February 26", True),  # a partial date by containment
+    # one writing for numbers, percentages, dotted acronyms and hyphens, on both sides
+    ("The party has seven senators [1].", "7", True),
+    ("The party has 7 senators [1].", "seven", True),
+    ("He is forty-one years old.", "41", True),
+    ("It has seventeen senators.", "seven", False),  # a whole number, not a part of one
+    ("Profit rose 11 per cent [1].", "11%", True),
+    ("Profit rose 11% [1].", "11 percent", True),
+    ("Profit rose 111 percent.", "11%", False),
+    ("U.S. officials asked them [1].", "US officials", True),
+    ("One-third of the top jobs [1].", "one third", True),
+    ("Someone said so.", "one", False),
 ])
 def test_answer_matching(answer, accepted, expected):
     assert answer_matches(answer, accepted) is expected
