@@ -45,6 +45,8 @@ def test_real_local_model_answers_seed_questions_with_verified_citations(local_s
         assert doc_id in {c.doc_id for c in ans.citations}
         for c in ans.citations:
             assert f"[{c.n}]" in ans.answer and c.quote
+        # opening the citation shows the sentence with the figure (rule "quote-facts")
+        assert any(expected in c.quote.replace(",", "") for c in ans.citations if c.doc_id == doc_id), ans.to_json()
         assert ans.timings_ms["first_token"] <= ans.timings_ms["total"]
     # an unanswerable one: the model reads the passages (there is no gate in front of it) and the reply
     # abstains with no citation and no quote, declined by the model or, when it invents an age (the
@@ -80,6 +82,8 @@ def test_real_local_model_answers_au_news_questions_with_verified_citations(au_n
         assert doc_id in {c.doc_id for c in ans.citations}
         for c in ans.citations:
             assert f"[{c.n}]" in ans.answer and c.quote
+        # opening the citation shows the sentence with the name or figure (rule "quote-facts")
+        assert any(expected in c.quote for c in ans.citations if c.doc_id == doc_id), ans.to_json()
 
 
 @pytest.mark.slow
