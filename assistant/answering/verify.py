@@ -9,8 +9,9 @@
   citation moved to that source, and the move is reported in ``corrected``.
 * When every claim states a figure or name that no given source contains, the answer is withheld
   (rule "withhold-invented"): the reply is the refusal and the model's text is kept in ``withheld``.
-* Each citation quotes the source sentence closest to the claims that cite it, with its offsets
-  in the cleaned article.
+* Each citation quotes, for the claim citing it that its source supports best, the sentence holding
+  what that claim adds to the question (rule "quote-facts"; else the closest sentence), with its
+  offsets in the cleaned article.
 * A refusal ("The articles don't say.", or the model's own wording of it) is an abstention, also
   when the model adds uncited background to it.
   An answer left with no valid citation is ``grounded = False``: the text is kept, never
@@ -218,18 +219,22 @@ def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[
             + [s.body for s in sources])
     vectors = dict(zip(need, embed(need), strict=False)) if need else {}
 
-    def closest(claim: str, n: int):
-        """(similarity to the claim, the sentence of source n to quote for it). The similarity is the
-        best sentence's or the whole source's. The quote (rule "quote-facts") is the sentence holding
+    def similarity(claim: str, n: int) -> float:
+        """How close source n comes to the claim: its closest sentence's cosine, or the whole source's."""
+        v = vectors[claim]
+        return max(max(_cos(v, vectors[x.text]) for x in by_n[n].sentences), _cos(v, vectors[by_n[n].body]))
+
+    def quote_for(claim: str, n: int):
+        """The sentence of source n to quote for the claim. With rule "quote-facts", the one holding
         most of what the claim adds to the question: its figures (number words read as digits), then
         its names, then its other words, the closest one among equals; so the reader who opens the
-        citation sees the figure or name the answer states, not a sentence that only echoes the question."""
+        citation sees the figure or name the answer states, not a sentence that only echoes the question.
+        Without it, the closest sentence."""
         sims = [(_cos(vectors[claim], vectors[x.text]), x) for x in by_n[n].sentences]
-        best_sim = max(sim for sim, _ in sims)
         key = lambda t: t[0]  # noqa: E731
         if len(sims) > 1 and rules.on("quote-facts"):
             key = _holds_most(claim, question, common)
-        return max(best_sim, _cos(vectors[claim], vectors[by_n[n].body])), max(sims, key=key)[1]
+        return max(sims, key=key)[1]
 
     refusals = [c for c in parts if c.text and is_refusal(c.text)]
     if refusals and not any(c.nums for c in parts if c.text and not is_refusal(c.text)):
@@ -260,16 +265,16 @@ def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[
             # the facts are in another given source: point the citation there, and say so
             holders = [n for n in by_n if not not_in_sources(c.text, src_text[n], question, common)]
             if holders:
-                new = max(holders, key=lambda n: closest(c.text, n)[0])
+                new = max(holders, key=lambda n: similarity(c.text, n))
                 corrected.append({"sentence": c.text, "from": nums, "to": [new]})
                 edits += [(a, b, f"[{new}]" if i == 0 else "") for i, (a, b) in enumerate(c.markers)]
                 nums, absent = [new], []
         support = 0.0
         for n in nums:
-            sim, sent = closest(c.text, n)
+            sim = similarity(c.text, n)
             support = max(support, sim)
-            if n not in quotes or sim > quotes[n][0]:
-                quotes[n] = (sim, sent)
+            if n not in quotes or sim > quotes[n][0]:  # quoted for the claim it supports best
+                quotes[n] = (sim, quote_for(c.text, n))
         if support < threshold or absent:
             unsupported.append({"sentence": c.text, "cited": nums, "similarity": round(support, 3),
                                 **({"not_in_sources": absent} if absent else {})})
