@@ -126,7 +126,7 @@ def summarize(report: dict) -> dict:
     return {"hit_at_1": r["hit_at_1"], "hit_at_5": r["hit_at_5"], "mrr": r["mrr"], "accuracy": a["accuracy"],
             "abstention_accuracy": a["abstention_accuracy"], "citation_precision": a["citation_precision"],
             "direct_first_sentence": a["direct_first_sentence"], "short_first_sentence": a["short_first_sentence"],
-            "evidence": a.get("evidence"), "followup_accuracy": a["followup_accuracy"], "failures": a["failures"],
+            "evidence": a["evidence"], "followup_accuracy": a["followup_accuracy"], "failures": a["failures"],
             "quoted_answers": a["quoted_answers"],
             **tally(rows), "first_token_p50_ms": report["first_token_ms"]["p50"],
             "total_p50_ms": report["latency_ms"]["p50"],
@@ -171,7 +171,7 @@ def print_table(results: dict, cached: bool) -> None:
                 f"{r['first_token_p50_ms'] / 1000:.2f} s", f"{r['total_p50_ms'] / 1000:.2f} s")
             print(f"| {engine} | {name} | {fmt(r['hit_at_1'])} | {fmt(r['hit_at_5'])} | {fmt(r['mrr'])} | "
                   f"{fmt(r['accuracy'])} | {fmt(r['abstention_accuracy'])} | {fmt(r['citation_precision'])} | "
-                  f"{fmt(r['direct_first_sentence'])} | {fmt(r.get('evidence'))} | {fmt(r['short_first_sentence'])} | "
+                  f"{fmt(r['direct_first_sentence'])} | {fmt(r['evidence'])} | {fmt(r['short_first_sentence'])} | "
                   f"{fmt(r['followup_accuracy'])} | "
                   + " | ".join(str(fails.get(c, "-")) for c in FAILURE_CATEGORIES)
                   + f" | {points(r)}/{2 * r['questions']} | {times[0]} | {times[1]} |")

@@ -452,7 +452,7 @@ def cmd_eval(args, settings: Settings) -> int:
         a = r["answers"]
         direct = "-" if a["direct_first_sentence"] is None else f"{a['direct_first_sentence']:.3f}"
         follow = "-" if a["followup_accuracy"] is None else f"{a['followup_accuracy']:.3f}"
-        evidence = "-" if a.get("evidence") is None else f"{a['evidence']:.3f}"
+        evidence = "-" if a["evidence"] is None else f"{a['evidence']:.3f}"
         print(f"\n{mode}: right answers whose first sentence holds the answer {direct}, whose cited sentences "
               f"hold it {evidence}; "
               f"follow-up accuracy {follow} ({a['followups']} follow-ups)")
