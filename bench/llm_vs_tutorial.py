@@ -32,6 +32,7 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +72,7 @@ def run_engine(settings: Settings, questions, name: str) -> dict:
                                                 "first_token_ms", "latency_ms")} for r in report["per_question"]]}
 
 
-def run_tutorial(settings: Settings, questions) -> dict:
+def run_tutorial(settings: Settings, questions, corpora: Sequence[Path] = ()) -> dict:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
     from langchain_core.messages import HumanMessage
@@ -86,12 +87,12 @@ def run_tutorial(settings: Settings, questions) -> dict:
     embedder = get_embedder(settings.embedder)
     model = get_chat_model("local", settings)
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
-    seeds = settings.seeds_dir
-    patterns = _ignore_patterns(seeds)
     texts, ids = [], []
-    for path in sorted(seeds.glob("*.txt")):
-        if _is_ignored(path.name, patterns):
-            continue
+    paths = []
+    for folder in corpora or [settings.seeds_dir]:  # the raw article files of every folder indexed
+        patterns = _ignore_patterns(folder)
+        paths += [p for p in sorted(folder.glob("*.txt")) if not _is_ignored(p.name, patterns)]
+    for path in paths:
         for i, chunk in enumerate(splitter.split_text(path.read_text(encoding="utf-8", errors="replace"))):
             texts.append(chunk)
             ids.append(f"{path.name}#{i}")

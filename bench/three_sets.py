@@ -1,7 +1,7 @@
 """Every answer engine on every question set, in one table: the quality claim of record.
 
     python bench/three_sets.py [--engines extractive,local,tutorial] [--sets seeds,paraphrase,au-news]
-                               [--set NAME=CORPUS_DIR:QUESTIONS.jsonl ...] [--test]
+                               [--set NAME=CORPUS_DIR:QUESTIONS.jsonl ...] [--test] [--mixed]
                                [--env ASSISTANT_X=VALUE ...] [--llm-cache FILE] [--out FILE] [--json]
 
 Sets (each question set is answered over its own corpus, indexed once into a cache folder):
@@ -11,6 +11,8 @@ Sets (each question set is answered over its own corpus, indexed once into a cac
   au-news-test bench/au_news_test.jsonl over the same corpus: the held-out split, never tuned on;
                only with --test
   --set NAME=DIR:FILE adds any other corpus and question set (a larger held-out one, say).
+  --mixed answers every set over one index of all their corpora together (the seeds' story beside
+  the 50 au-news articles): each question then has another story's articles as distractors.
 
 Engines: ``extractive``, ``local`` (the packaged model with the defaults), any other ASSISTANT_LLM
 spec, and ``tutorial`` (the LangChain RAG tutorial pipeline on the same model, from
@@ -36,6 +38,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,17 +57,20 @@ SHORT = {"answered_unanswerable": "ans.unans", "wrongly_abstained": "wr.abst", "
          "wrong_answer": "wrong", "no_right_citation": "bad cite"}
 
 
-def corpus_index(settings: Settings, corpus: Path) -> Settings:
-    """Settings whose index holds ``corpus`` (built incrementally in the cache folder)."""
+def corpus_index(settings: Settings, corpus: Path | Sequence[Path]) -> Settings:
+    """Settings whose index holds ``corpus`` (one folder, or several in one index: ``--mixed``),
+    built incrementally in the cache folder."""
     from assistant.apps.cli import ingest_with_progress
 
-    key = hashlib.sha1(f"{corpus.resolve()}|{settings.embedder}|{settings.chunk_tokens}|{settings.chunk_overlap}"
+    folders = [corpus] if isinstance(corpus, Path) else list(corpus)
+    where = "+".join(str(f.resolve()) for f in folders)
+    key = hashlib.sha1(f"{where}|{settings.embedder}|{settings.chunk_tokens}|{settings.chunk_overlap}"
                        .encode()).hexdigest()[:12]
-    index_dir = settings.cache_dir / "bench-index" / f"{corpus.name}-{key}"
-    s = settings.with_overrides(index_dir=index_dir, seeds_dir=corpus)
-    report = ingest_with_progress(s, [corpus])
+    index_dir = settings.cache_dir / "bench-index" / f"{'+'.join(f.name for f in folders)}-{key}"
+    s = settings.with_overrides(index_dir=index_dir, seeds_dir=folders[0])
+    report = ingest_with_progress(s, folders)
     if report.errors:
-        raise SystemExit(f"{corpus}: {report.errors[0]}")
+        raise SystemExit(f"{where}: {report.errors[0]}")
     return s
 
 
@@ -140,10 +146,10 @@ def summarize(report: dict) -> dict:
                              for x in rows]}
 
 
-def run_tutorial(settings: Settings, questions) -> dict:
+def run_tutorial(settings: Settings, questions, corpora: Sequence[Path]) -> dict:
     from bench.llm_vs_tutorial import run_tutorial as tutorial
 
-    out = tutorial(settings, questions)
+    out = tutorial(settings, questions, corpora=corpora)
     rows = out["per_question"]
     return {"hit_at_1": None, "hit_at_5": None, "mrr": None, "accuracy": out["accuracy"],
             "abstention_accuracy": out["abstention_accuracy"], "citation_precision": None,
@@ -209,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets", default=",".join(SETS), help="comma-separated set names")
     ap.add_argument("--set", action="append", help="NAME=CORPUS_DIR:QUESTIONS.jsonl, another set (repeatable)")
     ap.add_argument("--test", action="store_true", help="also score the held-out split (au-news-test)")
+    ap.add_argument("--mixed", action="store_true",
+                    help="answer every set over one index of all the chosen sets' corpora together")
     ap.add_argument("--env", action="append", default=[], help="ASSISTANT_X=VALUE for this run (repeatable)")
     ap.add_argument("--llm-cache", type=Path, help="remember the local model's generations in this JSON file")
     ap.add_argument("--out", type=Path, help="write the full report (per question) as JSON")
@@ -223,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         install_llm_cache(args.llm_cache)
     settings = Settings.from_env()
     sets = parse_sets(args)
+    if args.mixed:  # every set over the union of the corpora: another story's articles as distractors
+        union = list(dict.fromkeys(c.resolve() for c, _ in sets.values()))
+        sets = {name: (union, q) for name, (_, q) in sets.items()}
     results: dict[str, dict] = {}
     for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
         results[engine] = {}
@@ -231,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             s = corpus_index(settings, corpus)
             print(f"running {engine} on {name} ({len(questions)} questions)…", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
-            results[engine][name] = (run_tutorial(s, questions) if engine == "tutorial"
+            folders = [corpus] if isinstance(corpus, Path) else corpus
+            results[engine][name] = (run_tutorial(s, questions, folders) if engine == "tutorial"
                                      else run_engine(s, questions, engine))
             print(f"  {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
             if args.out:  # after every set, so a long run that breaks keeps what it measured
@@ -241,7 +253,10 @@ def main(argv: list[str] | None = None) -> int:
                           for e, by in results.items()}, indent=2))
         return 0
     env = " ".join(args.env)
-    print(f"{', '.join(f'{n}: {q.name} over {c.name}/' for n, (c, q) in sets.items())}; k={settings.k}"
+    def over(c) -> str:
+        return " + ".join(f"{f.name}/" for f in ([c] if isinstance(c, Path) else c))
+
+    print(f"{', '.join(f'{n}: {q.name} over {over(c)}' for n, (c, q) in sets.items())}; k={settings.k}"
           f"{'; ' + env if env else ''}\n")
     print_table(results, cached=bool(args.llm_cache))
     return 0
