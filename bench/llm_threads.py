@@ -7,7 +7,8 @@ is always read with ``n_threads_batch=2``): 1 thread without flash attention (th
 threads without (the default), 1 with, and 2 with. For each of the first ``--questions`` questions of
 ``bench/au_news_questions.jsonl`` it builds the answer prompt as the engine renders it (``prompts/answer.txt``,
 numbered sources) over the question's top 4 whole passages of the au-news-50 corpus (compression off), has
-the system section read first (the cached prefix, as ``serve`` keeps it), then times reading the user
+the system section read first (the cached prefix, as ``serve`` keeps it; both sections rendered by the GGUF's own chat
+template, as ``create_chat_completion`` renders them), then times reading the user
 section (what the first token waits for) and generating ``--gen`` tokens greedily. Rounds alternate the
 order of the configurations. Prints medians over rounds and questions, and each configuration's ratio to
 the old default. Answers are unchanged by the thread count (greedy decoding; the eval tables are equal);
@@ -57,16 +58,35 @@ def prompts(n: int) -> list[tuple[str, str]]:
     return out
 
 
-def chat_tokens(llm, role: str, text: str) -> list[int]:
-    return llm.tokenize(f"<|im_start|>{role}\n{text}<|im_end|>\n".encode(), add_bos=False, special=True)
+def chat_tokens(llm, messages: list[dict], generation_prompt: bool) -> list[int]:
+    """The tokens of ``messages`` as the GGUF's own chat template renders them (the template
+    ``create_chat_completion``, the engine's call, reads them with)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    meta = llm.metadata
+    formatter = Jinja2ChatFormatter(template=meta["tokenizer.chat_template"], eos_token="", bos_token="",
+                                    add_generation_prompt=generation_prompt)
+    return llm.tokenize(formatter(messages=messages).prompt.encode(), add_bos=False, special=True)
+
+
+def prompt_tokens(llm, system: str, user: str) -> tuple[list[int], list[int]]:
+    """(the system section: the cached prefix; the user section and the assistant's opening: what the
+    first token waits for)."""
+    prefix = chat_tokens(llm, [{"role": "system", "content": system}], generation_prompt=False)
+    full = chat_tokens(llm, [{"role": "system", "content": system}, {"role": "user", "content": user}],
+                       generation_prompt=True)
+    if full[:len(prefix)] != prefix:
+        raise SystemExit("the chat template renders the system section differently alone: no cached prefix")
+    return prefix, full[len(prefix):]
 
 
 def measure(llm, system: str, user: str, gen: int) -> tuple[float, float]:
     """(seconds to read the user section, generated tokens per second)."""
+    prefix, rest = prompt_tokens(llm, system, user)
     llm.reset()
-    llm.eval(chat_tokens(llm, "system", system))
+    llm.eval(prefix)
     t0 = time.perf_counter()
-    llm.eval(chat_tokens(llm, "user", user) + llm.tokenize(b"<|im_start|>assistant\n", add_bos=False, special=True))
+    llm.eval(rest)
     read = time.perf_counter() - t0
     t0 = time.perf_counter()
     for _ in range(gen):
@@ -102,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 reads[i].append(read)
                 speeds[i].append(speed)
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
-    tokens = statistics.median(len(chat_tokens(models[0], "user", u)) for _, u in texts)
+    tokens = statistics.median(len(prompt_tokens(models[0], s, u)[1]) for s, u in texts)
     print(f"{args.questions} au-news prompts (user section median {tokens:.0f} tokens), {args.rounds} rounds, "
           f"{args.gen} tokens generated each; medians\n")
     print("| configuration | read prompt | vs old | generate | vs old |")
