@@ -84,7 +84,7 @@ class Settings:
     n_threads: int = setting(2, "local model: threads for generation (bench/llm_threads.py: 2 of 2 cores fastest)")
     n_threads_batch: int = setting(2, "local model: threads for reading the prompt")
     flash_attn: bool = setting(False, "local model: llama.cpp's flash attention (reads the prompt 7-15% faster on CPU; "
-                                      "off by default: 3 points fewer in the one run measured, README)")
+                                      "off by default: 3 and 8 points fewer in the two runs measured, README)")
     max_answer_tokens: int = setting(200, "LLM engines: longest answer, in tokens")
     temperature: float = setting(0.0, "LLM engines: sampling temperature (0: deterministic)")
     condense: bool = setting(False, "LLM engines: have the model rewrite a follow-up as a standalone question before "
