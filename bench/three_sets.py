@@ -57,12 +57,17 @@ SHORT = {"answered_unanswerable": "ans.unans", "wrongly_abstained": "wr.abst", "
          "wrong_answer": "wrong", "no_right_citation": "bad cite"}
 
 
+def folders_of(corpus: Path | Sequence[Path]) -> list[Path]:
+    """A set's corpus as a list of folders: one, or several in one index (``--mixed``)."""
+    return [corpus] if isinstance(corpus, Path) else list(corpus)
+
+
 def corpus_index(settings: Settings, corpus: Path | Sequence[Path]) -> Settings:
     """Settings whose index holds ``corpus`` (one folder, or several in one index: ``--mixed``),
     built incrementally in the cache folder."""
     from assistant.apps.cli import ingest_with_progress
 
-    folders = [corpus] if isinstance(corpus, Path) else list(corpus)
+    folders = folders_of(corpus)
     where = "+".join(str(f.resolve()) for f in folders)
     key = hashlib.sha1(f"{where}|{settings.embedder}|{settings.chunk_tokens}|{settings.chunk_overlap}"
                        .encode()).hexdigest()[:12]
@@ -242,8 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             s = corpus_index(settings, corpus)
             print(f"running {engine} on {name} ({len(questions)} questions)…", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
-            folders = [corpus] if isinstance(corpus, Path) else corpus
-            results[engine][name] = (run_tutorial(s, questions, folders) if engine == "tutorial"
+            results[engine][name] = (run_tutorial(s, questions, folders_of(corpus)) if engine == "tutorial"
                                      else run_engine(s, questions, engine))
             print(f"  {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
             if args.out:  # after every set, so a long run that breaks keeps what it measured
@@ -253,10 +257,8 @@ def main(argv: list[str] | None = None) -> int:
                           for e, by in results.items()}, indent=2))
         return 0
     env = " ".join(args.env)
-    def over(c) -> str:
-        return " + ".join(f"{f.name}/" for f in ([c] if isinstance(c, Path) else c))
-
-    print(f"{', '.join(f'{n}: {q.name} over {over(c)}' for n, (c, q) in sets.items())}; k={settings.k}"
+    over = {n: " + ".join(f"{f.name}/" for f in folders_of(c)) for n, (c, _) in sets.items()}
+    print(f"{', '.join(f'{n}: {q.name} over {over[n]}' for n, (_, q) in sets.items())}; k={settings.k}"
           f"{'; ' + env if env else ''}\n")
     print_table(results, cached=bool(args.llm_cache))
     return 0
