@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.answering.context import Source
+from assistant.answering.context import Sentence, Source
 from assistant.answering.types import ABSTAIN_TEXT, Citation
 from assistant.rules import Rules
 from assistant.text import facts
@@ -219,10 +219,13 @@ def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[
             + [s.body for s in sources])
     vectors = dict(zip(need, embed(need), strict=False)) if need else {}
 
+    def sentence_sims(claim: str, n: int) -> list[tuple[float, Sentence]]:
+        """(cosine with the claim, sentence) for every sentence of source n."""
+        return [(_cos(vectors[claim], vectors[x.text]), x) for x in by_n[n].sentences]
+
     def similarity(claim: str, n: int) -> float:
         """How close source n comes to the claim: its closest sentence's cosine, or the whole source's."""
-        v = vectors[claim]
-        return max(max(_cos(v, vectors[x.text]) for x in by_n[n].sentences), _cos(v, vectors[by_n[n].body]))
+        return max(max(sim for sim, _ in sentence_sims(claim, n)), _cos(vectors[claim], vectors[by_n[n].body]))
 
     def quote_for(claim: str, n: int):
         """The sentence of source n to quote for the claim. With rule "quote-facts", the one holding
@@ -230,7 +233,7 @@ def verify_answer(raw: str, sources: Sequence[Source], *, embed: Callable[[list[
         its names, then its other words, the closest one among equals; so the reader who opens the
         citation sees the figure or name the answer states, not a sentence that only echoes the question.
         Without it, the closest sentence."""
-        sims = [(_cos(vectors[claim], vectors[x.text]), x) for x in by_n[n].sentences]
+        sims = sentence_sims(claim, n)
         key = lambda t: t[0]  # noqa: E731
         if len(sims) > 1 and rules.on("quote-facts"):
             key = _holds_most(claim, question, common)
