@@ -72,44 +72,53 @@ def run_engine(settings: Settings, questions, name: str) -> dict:
                                                 "first_token_ms", "latency_ms")} for r in report["per_question"]]}
 
 
-def run_tutorial(settings: Settings, questions, corpora: Sequence[Path] = ()) -> dict:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-    from langchain_core.messages import HumanMessage
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
+class TutorialPipeline:
+    """The LangChain RAG tutorial pipeline over the raw article files of ``corpora`` (default: the
+    seeds): split by RecursiveCharacterTextSplitter(1000, 200), an in-memory Chroma collection with
+    the same embeddings, similarity search k=4, the tutorial's prompt as one user message. ``model``:
+    the chat model to answer with (default: the packaged local model, the engine's own instance)."""
 
-    from assistant.answering.verify import is_refusal
-    from assistant.ingest.loading import _ignore_patterns, _is_ignored
-    from assistant.models.chat import get_chat_model
-    from assistant.models.embedders import get_embedder
-    from assistant.text.tokens import count_tiktoken
+    def __init__(self, settings: Settings, corpora: Sequence[Path] = (), model=None):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+        from langchain_core.messages import HumanMessage
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    embedder = get_embedder(settings.embedder)
-    model = get_chat_model("local", settings)
-    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
-    texts, ids = [], []
-    paths = []
-    for folder in corpora or [settings.seeds_dir]:  # the raw article files of every folder indexed
-        patterns = _ignore_patterns(folder)
-        paths += [p for p in sorted(folder.glob("*.txt")) if not _is_ignored(p.name, patterns)]
-    for path in paths:
-        for i, chunk in enumerate(splitter.split_text(path.read_text(encoding="utf-8", errors="replace"))):
-            texts.append(chunk)
-            ids.append(f"{path.name}#{i}")
-    client = chromadb.EphemeralClient(ChromaSettings(anonymized_telemetry=False))
-    col = client.create_collection(f"tutorial-{uuid.uuid4().hex[:12]}")  # one process may run several corpora
-    col.add(ids=ids, documents=texts, embeddings=embedder.embed_documents(texts))
-    list(model.stream([HumanMessage("warm-up")]))  # load outside the timings
+        from assistant.ingest.loading import _ignore_patterns, _is_ignored
+        from assistant.models.chat import get_chat_model
+        from assistant.models.embedders import get_embedder
 
-    rows = []
-    for q in questions:
-        question = " ".join([*q.history, q.question])
+        self.embedder = get_embedder(settings.embedder)
+        self.model = model or get_chat_model("local", settings)
+        splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+        texts, ids = [], []
+        paths = []
+        for folder in corpora or [settings.seeds_dir]:  # the raw article files of every folder indexed
+            patterns = _ignore_patterns(folder)
+            paths += [p for p in sorted(folder.glob("*.txt")) if not _is_ignored(p.name, patterns)]
+        for path in paths:
+            for i, chunk in enumerate(splitter.split_text(path.read_text(encoding="utf-8", errors="replace"))):
+                texts.append(chunk)
+                ids.append(f"{path.name}#{i}")
+        client = chromadb.EphemeralClient(ChromaSettings(anonymized_telemetry=False))
+        self.col = client.create_collection(f"tutorial-{uuid.uuid4().hex[:12]}")  # one process, several corpora
+        self.col.add(ids=ids, documents=texts, embeddings=self.embedder.embed_documents(texts))
+        list(self.model.stream([HumanMessage("warm-up")]))  # load outside the timings
+
+    def answer(self, q) -> dict:
+        """One question answered and timed (first streamed text, total), scored as the eval scores."""
+        from langchain_core.messages import HumanMessage
+
+        from assistant.answering.verify import is_refusal
+        from assistant.text.tokens import count_tiktoken
+
+        question = " ".join([*q.history, q.question])  # no memory: earlier turns prepended
         t0 = time.perf_counter()
-        hits = col.query(query_embeddings=[embedder.embed_query(question)], n_results=4)
+        hits = self.col.query(query_embeddings=[self.embedder.embed_query(question)], n_results=4)
         context = "\n\n".join(hits["documents"][0])
         prompt = TUTORIAL_PROMPT.format(question=question, context=context)
         first, parts = None, []
-        for chunk in model.stream([HumanMessage(prompt)]):
+        for chunk in self.model.stream([HumanMessage(prompt)]):
             if chunk.text and first is None:
                 first = time.perf_counter()
             parts.append(chunk.text)
@@ -117,10 +126,15 @@ def run_tutorial(settings: Settings, questions, corpora: Sequence[Path] = ()) ->
         answer = "".join(parts).strip()
         abstained = is_refusal(answer) or "don't know" in answer.casefold() or "do not know" in answer.casefold()
         correct = (not abstained and any(answer_matches(answer, x) for x in q.answers)) if q.answerable else abstained
-        rows.append({"id": q.id, "answerable": q.answerable, "answer": answer, "abstained": abstained,
-                     "correct": correct, "first_token_ms": round(((first or end) - t0) * 1000, 1),
-                     "latency_ms": round((end - t0) * 1000, 1), "prompt_tokens": count_tiktoken(prompt),
-                     "sources": [i.split("#")[0] for i in hits["ids"][0]]})
+        return {"id": q.id, "answerable": q.answerable, "answer": answer, "abstained": abstained,
+                "correct": correct, "first_token_ms": round(((first or end) - t0) * 1000, 1),
+                "latency_ms": round((end - t0) * 1000, 1), "prompt_tokens": count_tiktoken(prompt),
+                "sources": [i.split("#")[0] for i in hits["ids"][0]]}
+
+
+def run_tutorial(settings: Settings, questions, corpora: Sequence[Path] = ()) -> dict:
+    pipeline = TutorialPipeline(settings, corpora)
+    rows = [pipeline.answer(q) for q in questions]
     answerable = [r for r in rows if r["answerable"]]
     return {"accuracy": round(sum(r["correct"] for r in answerable) / len(answerable), 4),
             "abstention_accuracy": round(sum(r["abstained"] == (not r["answerable"]) for r in rows) / len(rows), 4),

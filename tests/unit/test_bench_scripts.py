@@ -1,4 +1,5 @@
-"""bench/answer_confidence.py: the confidence features and their analysis (no model)."""
+"""The bench scripts' own arithmetic (no model): bench/answer_confidence.py's features and analysis,
+bench/first_token.py's summary."""
 
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import answer_confidence as ac  # noqa: E402
+import first_token  # noqa: E402
 
 
 def test_features_read_the_first_sentence_only():
@@ -48,3 +50,13 @@ def test_analyse_finds_the_threshold_that_pays_and_scores_withholding_as_the_poi
     assert best["best_threshold"] == -2.8 and best["gain"] == {"seeds": 1} and best["dev_gain"] == 1
     assert by["mean"]["best_threshold"] is None  # no such feature recorded: nothing gains
     assert by["judge"]["dev_gain"] == 0  # equal margins separate nothing
+
+
+def test_first_token_summary_pairs_each_question():
+    keys = ("local_first_ms", "tutorial_first_ms", "local_total_ms", "tutorial_total_ms")
+    rows = [dict(zip(keys, v, strict=True)) for v in ((400.0, 1000.0, 900.0, 1200.0), (600.0, 1000.0, 1000.0, 1300.0),
+                                                      (500.0, 2000.0, 800.0, 2500.0))]
+    s = first_token.summarize(rows)
+    assert s["local_first_p50_ms"] == 500.0 and s["tutorial_first_p50_ms"] == 1000.0 and s["ratio_of_p50"] == 0.5
+    assert s["median_ratio"] == 0.4  # 0.4, 0.6, 0.25: the paired ratios, not the ratio of the medians
+    assert s["at_most_half"] == 2 and s["local_total_p50_ms"] == 900.0 and s["tutorial_total_p50_ms"] == 1300.0
