@@ -35,6 +35,18 @@ class Assistant:
         self.engine = engine or get_engine(self.settings.llm, self.settings)
         self.rules = Rules(self.settings.disabled_rules)
 
+    def warm_up(self) -> None:
+        """Load the embedder, the index and (for the local model) the model before the first question,
+        and let a local model read its fixed instructions once (llama.cpp keeps them cached): the first
+        question is then answered, and timed, as any other (the chat UI, ``assistant eval``)."""
+        self.retrieve("warm up")
+        load = getattr(getattr(self.engine, "model", None), "load", None)
+        if callable(load):
+            load()
+        warm = getattr(self.engine, "warm", None)
+        if callable(warm):
+            warm()
+
     def retrieve(self, question: str, history: Sequence[str] = (), *, standalone: str | None = None,
                  k: int | None = None, mode: str | None = None, date_from: str | None = None,
                  date_to: str | None = None, sources: list[str] | None = None) -> list[Document]:

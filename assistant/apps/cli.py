@@ -414,6 +414,7 @@ def cmd_eval(args, settings: Settings) -> int:
     questions = load_questions(path)
     modes = list(RETRIEVAL_MODES) if args.mode == "all" else [settings.mode]
     assistant = _assistant(settings, args)
+    assistant.warm_up()  # models loaded before the first question, so its time is that of any other
     reports = {}
     for mode in modes:
         bar = _bar(len(questions), f"eval {mode}")
@@ -491,7 +492,7 @@ def cmd_serve(args, settings: Settings) -> int:
     ensure_index(settings)
     assistant = _assistant(settings, args)
     say(f"loading the {assistant.engine.name} engine and the index ...")
-    ui.warm_up(assistant)
+    assistant.warm_up()
     try:
         demo = ui.serve(settings, assistant, block=False)
     except OSError as exc:

@@ -571,18 +571,6 @@ def _api_ask(gr, handlers: Handlers):
     return ask
 
 
-def warm_up(assistant) -> None:
-    """Load the embedder, the index and (for the local model) the model before the first question,
-    and let the local model read its fixed instructions once (they stay cached)."""
-    assistant.retrieve("warm up")
-    load = getattr(getattr(assistant.engine, "model", None), "load", None)
-    if callable(load):
-        load()
-    warm = getattr(assistant.engine, "warm", None)
-    if callable(warm):
-        warm()
-
-
 def serve(settings: Settings, assistant=None, *, block: bool = True):
     """Launch the UI on ``settings.ui_host:ui_port`` (loopback by default; a login when
     ``ui_auth`` is set). Returns the Blocks (with ``block=False`` it keeps running in a thread)."""
