@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import three_sets  # noqa: E402
+from llm_threads import chat_tokens  # noqa: E402
 
 DEV = ("seeds", "paraphrase", "au-news")
 FEATURES = ("mean", "min", "sum", "named_min", "named_mean", "first", "gap_min", "judge")
@@ -46,15 +47,12 @@ def token_logprobs(model_path: str, messages: list[dict], answer: str) -> tuple[
     with the previous call is reused)."""
     import numpy as np
     from llama_cpp import Llama
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     if model_path not in _scorer:
         _scorer[model_path] = Llama(model_path=model_path, n_ctx=2048, n_threads=2, n_threads_batch=2,
                                     logits_all=True, verbose=False)
     llm = _scorer[model_path]
-    render = Jinja2ChatFormatter(template=llm.metadata["tokenizer.chat_template"], eos_token="", bos_token="",
-                                 add_generation_prompt=True)
-    prompt = llm.tokenize(render(messages=messages).prompt.encode(), add_bos=False, special=True)
+    prompt = chat_tokens(llm, messages, generation_prompt=True)  # as create_chat_completion renders it
     said = llm.tokenize(answer.encode(), add_bos=False, special=False)
     tokens = prompt + said
     previous = list(llm._input_ids[:llm.n_tokens])

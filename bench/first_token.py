@@ -1,7 +1,7 @@
 """Time to first token of the local engine against the LangChain RAG tutorial pipeline, question by
 question, interleaved: the ratio the issue's target is about, with the machine's drift cancelled.
 
-    python bench/first_token.py [--sets seeds,paraphrase,au-news] [--test] [--out FILE]
+    python bench/first_token.py [--sets seeds,paraphrase,au-news] [--set NAME=DIR:FILE ...] [--test] [--out FILE]
 
 bench/three_sets.py times every engine over a whole set, one after the other, so a slower stretch of
 the machine during one of them moves the ratio (two such runs gave 0.41-0.51x and 0.49-0.56x). Here
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from llm_vs_tutorial import TutorialPipeline  # noqa: E402
-from three_sets import SETS, TEST_SETS, corpus_index, folders_of  # noqa: E402
+from three_sets import SETS, corpus_index, folders_of, parse_sets  # noqa: E402
 
 from assistant.apps.evaluation import load_questions, percentile  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
@@ -96,18 +96,14 @@ def run_set(settings: Settings, corpus, questions) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default=",".join(SETS), help="comma-separated set names")
+    ap.add_argument("--set", action="append", help="NAME=CORPUS_DIR:QUESTIONS.jsonl, another set (repeatable)")
     ap.add_argument("--test", action="store_true", help="also the held-out split (au-news-test)")
     ap.add_argument("--out", type=Path, help="write the per-question times as JSON")
     args = ap.parse_args(argv)
-    known = {**SETS, **TEST_SETS}
-    names = [n.strip() for n in args.sets.split(",") if n.strip()] + (["au-news-test"] if args.test else [])
-    for name in names:
-        if name not in known:
-            ap.error(f"--sets: unknown set {name!r} (choose from {', '.join(known)})")
+    sets = parse_sets(args)  # the sets of bench/three_sets.py, named and added the same way
     settings = Settings.from_env()
     results = {}
-    for name in names:
-        corpus, qfile = known[name]
+    for name, (corpus, qfile) in sets.items():
         questions = load_questions(qfile)
         print(f"{name}: {len(questions)} questions, local and tutorial interleaved…", file=sys.stderr, flush=True)
         rows = run_set(corpus_index(settings, corpus), corpus, questions)
