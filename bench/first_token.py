@@ -21,7 +21,6 @@ import argparse
 import json
 import statistics
 import sys
-import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,22 +33,16 @@ from three_sets import SETS, corpus_index, folders_of, parse_sets  # noqa: E402
 from assistant.apps.evaluation import load_questions, percentile  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
-_OWN: dict[int, tuple] = {}
-
 
 def own_instance(settings: Settings):
     """The packaged model as the engine gets it, but loaded into a llama.cpp instance of its own."""
     from assistant.models.chat import get_chat_model
-    from assistant.models.local import LlamaCppChatModel, _llama_class
+    from assistant.models.local import LlamaCppChatModel, load_llama
 
     class OwnInstanceModel(LlamaCppChatModel):
         def load(self):
-            key = id(self)
-            if key not in _OWN:
-                _OWN[key] = (_llama_class()(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads,
-                                            n_threads_batch=self.n_threads_batch, flash_attn=self.flash_attn,
-                                            verbose=False), threading.Lock())
-            return _OWN[key]
+            return load_llama(Path(self.model_path), self.n_ctx, self.n_threads, self.n_threads_batch,
+                              self.flash_attn, instance="first_token.tutorial")
 
     base = get_chat_model("local", settings)
     return OwnInstanceModel(**{k: getattr(base, k) for k in (

@@ -55,8 +55,9 @@ def user_tokens(settings: Settings, questions) -> tuple[list[int], int, int]:
     for q in questions:
         model.last = None
         assistant.ask(q.question, history=q.history)
-        text = model.last[-1].text if model.last is not None else ""  # None: no passage text, nothing asked
+        text = ""  # stays empty when no passage had text and nothing was asked
         if model.last is not None:
+            text = model.last[-1].text
             counts.append(assistant.engine.count(text))
         if q.answerable:
             answerable += 1

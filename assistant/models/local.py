@@ -158,9 +158,12 @@ def _llama_class():
     return Llama
 
 
-def load_llama(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int, flash_attn: bool = False):
-    """The llama.cpp model for these parameters, loaded on first use and kept; and its generation lock."""
-    key = (str(path), n_ctx, n_threads, n_threads_batch, flash_attn)
+def load_llama(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int, flash_attn: bool = False,
+               instance: str = ""):
+    """The llama.cpp model for these parameters, loaded on first use and kept; and its generation lock.
+    A non-empty ``instance`` names another copy of the same model (its own prompt cache), e.g. for a
+    bench that times two pipelines side by side without either evicting the other's cached prefix."""
+    key = (str(path), n_ctx, n_threads, n_threads_batch, flash_attn, instance)
     with _LOAD_LOCK:
         if key not in _LOADED:
             if not llama_cpp_installed():

@@ -103,3 +103,8 @@ def test_llama_cpp_settings_reach_the_loaded_model(tmp_path, monkeypatch):
         model.load()
     assert [(k["n_threads"], k["n_threads_batch"], k["flash_attn"]) for k in loaded] == [(2, 2, False), (1, 2, True)]
     assert all(k["model_path"] == str(gguf) for k in loaded)
+    # a named instance is another copy of the same model (a bench's second pipeline), loaded once too
+    first = local_model.load_llama(gguf, 2048, 2, 2)
+    other = local_model.load_llama(gguf, 2048, 2, 2, instance="bench")
+    assert other is local_model.load_llama(gguf, 2048, 2, 2, instance="bench")
+    assert other[0] is not first[0] and other[1] is not first[1]
