@@ -35,7 +35,8 @@ def question_kind(question: str, enabled=None) -> str:
     checks = (
         ("age", r"\bhow old\b|\bwhat age\b"),
         ("number", r"\bhow (?:many|much|far)\b|\bwhat (?:percentage|proportion|number)\b"),
-        ("date", rf"\bwhen\b|\b(?:what|which) (?:{_DATE_UNITS})\b"),
+        # "what date", "which year", and with the copula between: "what was the date of the deal"
+        ("date", rf"\bwhen\b|\b(?:what|which) (?:(?:is|was|are|were|will be) the )?(?:{_DATE_UNITS})\b"),
         ("person", opening + r"(?:who|whom|whose)\b"),
         ("name", opening + r"which\b|\bwhat is the name\b|^\W*name (?:a|an|one|the)\b"),
     )

@@ -18,6 +18,7 @@ from assistant.text import facts
     ("When did CENTCOM announce it?", "date"),
     ("On which day of the week did he speak?", "date"),
     ("In which month was he re-elected?", "date"),
+    ("What was the date of the Washington-Baghdad deal?", "date"),  # the copula between: still a date
     ("Who did he meet?", "person"),
     ("And whom did the executive install?", "person"),
     ("Which news outlet ran the story?", "name"),
