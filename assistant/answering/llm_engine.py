@@ -193,7 +193,8 @@ class LLMEngine:
         if not history or self.settings.condense:
             return ""
         listed = "\n".join(f"- {h}" for h in history[-3:])
-        return f"Earlier questions, already answered (the question may refer to them; answer only the question below):\n{listed}\n\n"
+        return ("Earlier questions, already answered (the question may refer to them; answer only the question "
+                f"below):\n{listed}\n\n")
 
     # ------------------------------------------------------------------ the engine seam
     def condense(self, question: str, history: Sequence[str]) -> str:
