@@ -204,7 +204,8 @@ def test_follow_up_is_retrieved_with_its_earlier_turn_and_answered_without_conde
     assert len(model.calls) == 1
     assert seen == ["How many ISIS detainees has Iraq received from Syria? And how many more?"]
     prompt = model.calls[0][1].content
-    assert "Earlier questions, already answered (the question may refer to them; answer only the question below):\n- How many ISIS detainees has Iraq received" in prompt
+    assert ("Earlier questions, already answered (the question may refer to them; answer only the question below):"
+            "\n- How many ISIS detainees has Iraq received") in prompt
     assert prompt.rstrip().endswith("Question: And how many more?")
     assert ans.question == "And how many more?" and "standalone_question" not in ans.extra
     t = ans.timings_ms
